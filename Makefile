@@ -1,0 +1,48 @@
+# berth — see README.md. Every target works on a fresh Debian 12 machine as root.
+NODE_BIN := node_modules/.bin
+CC ?= cc
+CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE
+NATIVE_SRC := $(wildcard runtime/native/*.c)
+NATIVE_HDR := $(wildcard runtime/native/*.h)
+
+.PHONY: all setup build native bundle typecheck demo test test-unit test-vm bench clean
+
+all: build
+
+## setup: install the Debian and npm packages (only what is missing)
+setup:
+	@scripts/setup.sh
+
+## build: the native helper, the type check and the bundles
+build: setup native typecheck bundle
+
+native: dist/berth-nsexec
+
+dist/berth-nsexec: $(NATIVE_SRC) $(NATIVE_HDR)
+	@mkdir -p dist
+	$(CC) $(CFLAGS) -static -o $@ $(NATIVE_SRC)
+
+typecheck:
+	@$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+
+bundle:
+	@node scripts/build.mjs
+
+## demo: set up, build, and run a busybox container end to end
+demo: build
+	@scripts/demo.sh
+
+## test: set up, build, then the whole test suite
+test: build
+	@$(NODE_BIN)/jest --ci
+
+## test-vm: the cgroup v2 and devicemapper tests inside a QEMU guest
+test-vm: build
+	@scripts/test-vm.sh
+
+## bench: the benchmarks under bench/, beside their peers
+bench: build
+	@scripts/bench.sh
+
+clean:
+	rm -rf dist

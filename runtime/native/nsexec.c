@@ -1,0 +1,1046 @@
+/*
+ * berth-nsexec — the small native part of berth-runtime.
+ *
+ * Node cannot fork, unshare, setns, mount, pivot_root, prctl or pass file
+ * descriptors, and a multithreaded process cannot enter a new user or mount
+ * namespace. So the container's init is this fresh, single-threaded program:
+ * it reads a plan that TypeScript computed (runtime/src/process/plan.ts) and
+ * carries it out step by step. It makes no decisions of its own: defaults,
+ * ordering, paths, mount options, id maps and BPF programs all come from the
+ * plan. It reports the first step that fails, with errno, back to TypeScript.
+ *
+ *   berth-nsexec init PLAN_FD SYNC_FD LOG_FD
+ *
+ * PLAN_FD  the plan (see plan.h), read once at start.
+ * SYNC_FD  a socket to the runtime: JSON lines up, replies down (see sync.ts).
+ * LOG_FD   logrus-shaped JSON lines, forwarded by the runtime into its log.
+ *
+ * Model: runc's libcontainer/nsenter/nsexec.c and standard_init_linux.go.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#include "plan.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#define KEYCTL_SETPERM 5
+#define KEY_SPEC_SESSION_KEYRING -3
+
+struct arg {
+	uint32_t len;
+	const unsigned char *data;
+};
+
+struct step {
+	uint32_t kind;
+	uint32_t flags;
+	uint32_t nargs;
+	struct arg args[PLAN_MAX_ARGS];
+};
+
+/* Process-wide state carried between steps. */
+static int sync_fd = -1;
+static int log_fd = -1;
+static int fifo_fd = -1;             /* OPEN_FIFO → WAIT_FIFO */
+static char *sync_data;              /* the last SYNC reply (state JSON for hooks) */
+static uint32_t sync_len;
+static char exec_path[PATH_MAX];     /* LOOKUP → EXEC */
+static pid_t forward_to;             /* FORK_WAIT: where signals go */
+static int current_step = -1;
+
+static const char *const step_names[STEP_MAX] = {
+	[STEP_UNSHARE] = "unshare", [STEP_SETNS] = "setns", [STEP_SYNC] = "sync",
+	[STEP_FORK] = "fork", [STEP_MOUNT] = "mount", [STEP_MKDIR] = "mkdir",
+	[STEP_MKFILE] = "mkfile", [STEP_MKNOD] = "mknod", [STEP_SYMLINK] = "symlink",
+	[STEP_WRITE_FILE] = "write", [STEP_CHDIR] = "chdir", [STEP_PIVOT_ROOT] = "pivot_root",
+	[STEP_MOVE_ROOT] = "move_root", [STEP_SETHOSTNAME] = "sethostname",
+	[STEP_SETDOMAINNAME] = "setdomainname", [STEP_SETRLIMIT] = "setrlimit",
+	[STEP_PRCTL] = "prctl", [STEP_PERSONALITY] = "personality", [STEP_IOPRIO] = "ioprio_set",
+	[STEP_SCHED] = "sched_setattr", [STEP_SETSID] = "setsid", [STEP_CONSOLE] = "console",
+	[STEP_KEYRING] = "keyring", [STEP_LO_UP] = "lo_up", [STEP_MASK] = "mask",
+	[STEP_READONLY] = "readonly", [STEP_REMOUNT_RO] = "remount_ro", [STEP_SETGROUPS] = "setgroups",
+	[STEP_SETRESGID] = "setresgid", [STEP_SETRESUID] = "setresuid",
+	[STEP_CAP_BOUNDING] = "cap_bounding", [STEP_CAPS] = "capset", [STEP_UMASK] = "umask",
+	[STEP_OPEN_FIFO] = "open_fifo", [STEP_WAIT_FIFO] = "wait_fifo", [STEP_HOOK] = "hook",
+	[STEP_SECCOMP] = "seccomp", [STEP_CLOSE_FDS] = "close_fds", [STEP_LOOKUP] = "lookup",
+	[STEP_EXEC] = "exec", [STEP_DUP_STDIO] = "dup_stdio", [STEP_BPF_DEVICES] = "bpf_devices",
+	[STEP_REPORT] = "report",
+};
+
+/* ------------------------------------------------------------------ output */
+
+/* Appends s to buf as a JSON string body (no quotes), escaping what JSON needs. */
+static size_t json_escape(char *buf, size_t cap, size_t at, const char *s)
+{
+	for (; s && *s && at + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			buf[at++] = '\\';
+			buf[at++] = (char)c;
+		} else if (c < 0x20) {
+			at += (size_t)snprintf(buf + at, cap - at, "\\u%04x", c);
+		} else {
+			buf[at++] = (char)c;
+		}
+	}
+	buf[at] = '\0';
+	return at;
+}
+
+static void write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		c += w;
+		n -= (size_t)w;
+	}
+}
+
+/* One logrus-shaped line on the log fd: {"level":"debug","msg":"..."}. */
+static void logf_(const char *level, const char *fmt, ...)
+{
+	char msg[1024], line[2300];
+	va_list ap;
+	if (log_fd < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	size_t n = (size_t)snprintf(line, sizeof(line), "{\"level\":\"%s\",\"msg\":\"", level);
+	n = json_escape(line, sizeof(line) - 3, n, msg);
+	memcpy(line + n, "\"}\n", 4);
+	write_all(log_fd, line, n + 3);
+}
+
+/* A message to the runtime on the sync socket (one JSON object per line). */
+static void sync_send(const char *json)
+{
+	if (sync_fd < 0)
+		return;
+	write_all(sync_fd, json, strlen(json));
+	write_all(sync_fd, "\n", 1);
+}
+
+/*
+ * Reports the failing step as data — {step, kind, errno, path} — and exits.
+ * TypeScript turns it into a SyscallError with a clear message.
+ */
+static void __attribute__((noreturn)) fail(int err, const char *path, const char *detail)
+{
+	char buf[8192];
+	const char *name = (current_step >= 0) ? "?" : "plan";
+	extern const struct step *steps;
+	if (current_step >= 0 && steps[current_step].kind < STEP_MAX && step_names[steps[current_step].kind])
+		name = step_names[steps[current_step].kind];
+	size_t n = (size_t)snprintf(buf, sizeof(buf), "{\"type\":\"error\",\"step\":%d,\"kind\":\"%s\",\"errno\":%d,\"path\":\"",
+				    current_step, name, err);
+	n = json_escape(buf, sizeof(buf) - 600, n, path ? path : "");
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\",\"detail\":\"");
+	n = json_escape(buf, sizeof(buf) - 4, n, detail ? detail : "");
+	memcpy(buf + n, "\"}", 3);
+	sync_send(buf);
+	logf_("error", "step %d (%s) failed: %s: %s %s", current_step, name, strerror(err), path ? path : "",
+	      detail ? detail : "");
+	_exit(1);
+}
+
+/* ------------------------------------------------------------------ plan */
+
+const struct step *steps;
+static uint32_t nsteps;
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int read_full(int fd, void *p, size_t n)
+{
+	char *c = p;
+	while (n > 0) {
+		ssize_t r = read(fd, c, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Reads the whole plan and splits it into steps that point into one buffer. */
+static void read_plan(int fd)
+{
+	unsigned char hdr[16];
+	if (read_full(fd, hdr, sizeof(hdr)) < 0)
+		fail(EIO, "", "cannot read the plan header");
+	uint32_t total = get_u32(hdr + 8);
+	if (get_u32(hdr) != PLAN_MAGIC || get_u32(hdr + 4) != PLAN_VERSION)
+		fail(EINVAL, "", "plan magic or version mismatch (rebuild berth-nsexec)");
+	if (total < sizeof(hdr) || total > PLAN_MAX_BYTES)
+		fail(EINVAL, "", "plan length out of range");
+	nsteps = get_u32(hdr + 12);
+	unsigned char *buf = malloc(total);
+	struct step *out = calloc(nsteps ? nsteps : 1, sizeof(struct step));
+	if (!buf || !out)
+		fail(ENOMEM, "", "plan");
+	size_t len = total - sizeof(hdr);
+	if (read_full(fd, buf, len) < 0)
+		fail(EIO, "", "short plan");
+	size_t at = 0;
+	for (uint32_t i = 0; i < nsteps; i++) {
+		if (at + 12 > len)
+			fail(EINVAL, "", "truncated step");
+		out[i].kind = get_u32(buf + at);
+		out[i].flags = get_u32(buf + at + 4);
+		out[i].nargs = get_u32(buf + at + 8);
+		at += 12;
+		if (out[i].nargs > PLAN_MAX_ARGS)
+			fail(EINVAL, "", "too many step arguments");
+		for (uint32_t a = 0; a < out[i].nargs; a++) {
+			if (at + 4 > len)
+				fail(EINVAL, "", "truncated argument");
+			uint32_t alen = get_u32(buf + at);
+			at += 4;
+			if (alen > len - at)
+				fail(EINVAL, "", "argument overruns the plan");
+			out[i].args[a].len = alen;
+			out[i].args[a].data = buf + at;
+			at += alen;
+		}
+	}
+	steps = out;
+}
+
+static const char *arg_str(const struct step *s, uint32_t i)
+{
+	if (i >= s->nargs || s->args[i].len == 0 || s->args[i].data[s->args[i].len - 1] != '\0')
+		fail(EINVAL, "", "expected a string argument");
+	return (const char *)s->args[i].data;
+}
+
+/* An empty string argument means NULL (mount source, fstype, data). */
+static const char *arg_str_or_null(const struct step *s, uint32_t i)
+{
+	const char *v = arg_str(s, i);
+	return *v ? v : NULL;
+}
+
+static uint64_t arg_u64(const struct step *s, uint32_t i)
+{
+	if (i >= s->nargs || s->args[i].len != 8)
+		fail(EINVAL, "", "expected a u64 argument");
+	const unsigned char *p = s->args[i].data;
+	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+/* A NUL-separated list as a NULL-terminated char* array (argv, env). */
+static char **arg_list(const struct step *s, uint32_t i)
+{
+	if (i >= s->nargs)
+		fail(EINVAL, "", "expected a list argument");
+	const char *p = (const char *)s->args[i].data, *end = p + s->args[i].len;
+	size_t n = 0;
+	for (const char *q = p; q < end; q++)
+		n += (*q == '\0');
+	char **v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		fail(ENOMEM, "", "list");
+	for (size_t k = 0; k < n; k++) {
+		v[k] = (char *)p;
+		p += strlen(p) + 1;
+	}
+	return v;
+}
+
+/* ------------------------------------------------------------------ sync */
+
+/* Asks the runtime (SYNC) and keeps its reply: u32 length, then the bytes. */
+static void sync_ask(const char *name)
+{
+	char msg[512];
+	size_t n = (size_t)snprintf(msg, sizeof(msg), "{\"type\":\"sync\",\"name\":\"");
+	n = json_escape(msg, sizeof(msg) - 40, n, name);
+	snprintf(msg + n, sizeof(msg) - n, "\",\"pid\":%d}", getpid());
+	sync_send(msg);
+	unsigned char len[4];
+	if (read_full(sync_fd, len, 4) < 0)
+		_exit(1); /* the runtime went away: nothing left to do */
+	uint32_t l = get_u32(len);
+	free(sync_data);
+	sync_data = malloc(l + 1);
+	if (!sync_data || (l && read_full(sync_fd, sync_data, l) < 0))
+		_exit(1);
+	sync_data[l] = '\0';
+	sync_len = l;
+}
+
+static void forward_signal(int sig)
+{
+	if (forward_to > 0)
+		kill(forward_to, sig);
+}
+
+/*
+ * FORK: the new pid namespace (and time namespace) take effect in children
+ * only, so the container's init is a child. With FORK_DETACH the parent leaves
+ * and the init is re-parented to the caller's subreaper, as in runc create;
+ * with FORK_WAIT the parent stays, forwards signals and mirrors the exit.
+ */
+static void do_fork(uint64_t mode)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		fail(errno, "", "fork");
+	if (pid == 0)
+		return;
+	char msg[64];
+	snprintf(msg, sizeof(msg), "{\"type\":\"pid\",\"pid\":%d}", pid);
+	sync_send(msg);
+	if (mode == FORK_DETACH)
+		_exit(0);
+	/* The child keeps the sync socket; the runtime must see EOF when it is done. */
+	close(sync_fd);
+	sync_fd = -1;
+	forward_to = pid;
+	struct sigaction sa = { .sa_handler = forward_signal };
+	sigemptyset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(255);
+	if (WIFSIGNALED(status))
+		_exit(128 + WTERMSIG(status));
+	_exit(WEXITSTATUS(status));
+}
+
+/* ------------------------------------------------------------------ steps */
+
+/* mkdir -p: every missing component, with mode; an existing directory is fine. */
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	if (strlen(path) >= sizeof(buf))
+		return errno = ENAMETOOLONG, -1;
+	strcpy(buf, path);
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(buf, mode) < 0 && errno != EEXIST)
+				return -1;
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	if (stat(path, &st) < 0)
+		return -1;
+	return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
+}
+
+/*
+ * MOUNT with F_CHECK_TARGET: open the target without following a final
+ * symlink, check that /proc/self/fd/N still names the path TypeScript
+ * resolved (nothing was swapped for a symlink that leaves the rootfs), and
+ * mount onto the fd — runc's approach in mountToRootfs.
+ */
+static void do_mount(const struct step *s)
+{
+	const char *src = arg_str_or_null(s, 0), *target = arg_str(s, 1);
+	const char *fstype = arg_str_or_null(s, 2), *data = arg_str_or_null(s, 4);
+	unsigned long flags = (unsigned long)arg_u64(s, 3);
+	char procfd[64], real[PATH_MAX];
+	const char *where = target;
+	int fd = -1;
+
+	if (s->flags & F_CHECK_TARGET) {
+		fd = open(target, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			if (errno == ENOENT && (s->flags & F_IGNORE_ENOENT))
+				return;
+			fail(errno, target, "open mount target");
+		}
+		snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(procfd, real, sizeof(real) - 1);
+		if (n < 0)
+			fail(errno, target, "readlink mount target");
+		real[n] = '\0';
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISLNK(st.st_mode))
+			fail(ELOOP, target, "mount target is a symlink");
+		if (strcmp(real, target) != 0)
+			fail(EXDEV, target, real); /* detail: where it really points */
+		where = procfd;
+	}
+	if (mount(src, where, fstype, flags, data) < 0) {
+		if (errno == ENOENT && (s->flags & F_IGNORE_ENOENT)) {
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		fail(errno, target, src ? src : "");
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* runc's pivotRoot: pivot_root(".", ".") then detach the old root from under us. */
+static void do_pivot_root(const char *rootfs)
+{
+	int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (oldroot < 0)
+		fail(errno, "/", "open old root");
+	int newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (newroot < 0)
+		fail(errno, rootfs, "open new root");
+	if (fchdir(newroot) < 0)
+		fail(errno, rootfs, "fchdir new root");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		fail(errno, rootfs, "pivot_root");
+	if (fchdir(oldroot) < 0)
+		fail(errno, rootfs, "fchdir old root");
+	/* Make the old root rslave so that unmounting it does not reach the host. */
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		fail(errno, rootfs, "make old root rslave");
+	if (umount2(".", MNT_DETACH) < 0)
+		fail(errno, rootfs, "unmount old root");
+	if (chdir("/") < 0)
+		fail(errno, "/", "chdir");
+	close(oldroot);
+	close(newroot);
+}
+
+/* runc's msMoveRoot, simplified: move the rootfs mount onto / and chroot into it. */
+static void do_move_root(const char *rootfs)
+{
+	if (chdir(rootfs) < 0)
+		fail(errno, rootfs, "chdir");
+	if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+		fail(errno, rootfs, "move rootfs onto /");
+	if (chroot(".") < 0)
+		fail(errno, rootfs, "chroot");
+	if (chdir("/") < 0)
+		fail(errno, "/", "chdir");
+}
+
+/* CONSOLE: a pty made inside the container; its master goes over the console socket. */
+static void do_console(int sock)
+{
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		fail(errno, "/dev/ptmx", "open");
+	int unlock = 0, n = -1;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		fail(errno, "/dev/ptmx", "unlockpt");
+	if (ioctl(master, TIOCGPTN, &n) < 0)
+		fail(errno, "/dev/ptmx", "ptsname");
+	char slave_path[64];
+	snprintf(slave_path, sizeof(slave_path), "/dev/pts/%d", n);
+	int slave = open(slave_path, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		fail(errno, slave_path, "open pty slave");
+
+	/* runc's utils.SendFd: the name as data, the fd as SCM_RIGHTS. */
+	const char *name = "/dev/ptmx";
+	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof(int));
+	if (sendmsg(sock, &msg, 0) < 0)
+		fail(errno, "console socket", "send pty master");
+	close(master);
+	close(sock);
+
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			fail(errno, slave_path, "dup2");
+	if (slave > 2)
+		close(slave);
+	if (ioctl(0, TIOCSCTTY, 0) < 0)
+		fail(errno, slave_path, "TIOCSCTTY");
+}
+
+/* runc's maskPath: /dev/null over a file, a read-only tmpfs over a directory. */
+static void do_mask(const char *path)
+{
+	if (mount("/dev/null", path, NULL, MS_BIND, NULL) == 0 || errno == ENOENT)
+		return;
+	if (errno != ENOTDIR)
+		fail(errno, path, "mask");
+	if (mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL) < 0)
+		fail(errno, path, "mask directory");
+}
+
+/* runc's readonlyPath: a recursive bind of the path onto itself, remounted read-only. */
+static void do_readonly(const char *path)
+{
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		if (errno == ENOENT)
+			return;
+		fail(errno, path, "bind");
+	}
+	struct statfs st;
+	if (statfs(path, &st) < 0)
+		fail(errno, path, "statfs");
+	unsigned long keep = (unsigned long)st.f_flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	if (mount(path, path, NULL, keep | MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		fail(errno, path, "remount read-only");
+}
+
+/* runc's setReadonly: remount read-only; retry with the current flags if locked. */
+static void do_remount_ro(const char *path)
+{
+	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) == 0)
+		return;
+	struct statfs st;
+	if (statfs(path, &st) < 0)
+		fail(errno, path, "statfs");
+	if (mount(NULL, path, NULL, (unsigned long)st.f_flags | MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		fail(errno, path, "remount read-only");
+}
+
+static void do_lo_up(void)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		fail(errno, "lo", "socket");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		fail(errno, "lo", "SIOCGIFFLAGS");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		fail(errno, "lo", "SIOCSIFFLAGS");
+	close(sock);
+}
+
+static void do_caps(uint64_t eff, uint64_t perm, uint64_t inh, uint64_t amb)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2] = {
+		{ .effective = (uint32_t)eff, .permitted = (uint32_t)perm, .inheritable = (uint32_t)inh },
+		{ .effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(perm >> 32), .inheritable = (uint32_t)(inh >> 32) },
+	};
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		fail(errno, "", "capset");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		fail(errno, "", "clear ambient capabilities");
+	for (int cap = 0; cap < 64; cap++) {
+		if (!(amb & (1ull << cap)))
+			continue;
+		/* As gocapability: EINVAL (kernel without ambient caps) is ignored. */
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EINVAL)
+			fail(errno, "", "raise ambient capability");
+	}
+}
+
+static void do_cap_bounding(uint64_t keep)
+{
+	for (int cap = 0; cap < 64; cap++) {
+		if (keep & (1ull << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break; /* past the kernel's last capability */
+			fail(errno, "", "drop bounding capability");
+		}
+	}
+}
+
+/* Hooks run by the init itself (createContainer, startContainer): state JSON on stdin. */
+static void do_hook(const struct step *s)
+{
+	const char *path = arg_str(s, 0);
+	char **argv = arg_list(s, 1), **envp = arg_list(s, 2);
+	uint64_t timeout = arg_u64(s, 3);
+	int in[2], out[2];
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		fail(errno, path, "pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		fail(errno, path, "fork");
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		execve(path, argv[0] ? argv : (char *[]){ (char *)path, NULL }, envp);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	if (s->flags & F_SYNC_STDIN)
+		write_all(in[1], sync_data ? sync_data : "", sync_len);
+	close(in[1]);
+
+	char output[2048];
+	size_t got = 0;
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	int status = 0, done = 0, out_open = 1;
+	while (!done) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long elapsed_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (timeout && elapsed_ms >= (long)timeout * 1000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			fail(ETIMEDOUT, path, "hook timed out");
+		}
+		if (out_open) {
+			struct pollfd p = { .fd = out[0], .events = POLLIN };
+			if (poll(&p, 1, 10) > 0) {
+				char tmp[512];
+				ssize_t r = read(out[0], tmp, sizeof(tmp));
+				if (r <= 0)
+					out_open = 0;
+				else if (got < sizeof(output) - 1) {
+					size_t take = (size_t)r < sizeof(output) - 1 - got ? (size_t)r : sizeof(output) - 1 - got;
+					memcpy(output + got, tmp, take);
+					got += take;
+				}
+			}
+		} else {
+			usleep(1000);
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			done = 1;
+	}
+	close(out[0]);
+	output[got] = '\0';
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	char detail[2300];
+	snprintf(detail, sizeof(detail), "hook exited with %s %d, output: %s", WIFSIGNALED(status) ? "signal" : "status",
+		 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), output);
+	fail(ECANCELED, path, detail);
+}
+
+/* SCM_RIGHTS send of one fd with some data (the seccomp notify listener protocol). */
+static int send_fd(int sock, int fd, const char *data, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len ? len : 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) < 0 ? -1 : 0;
+}
+
+static void do_seccomp(const struct step *s)
+{
+	if (s->nargs < 4 || s->args[0].len % sizeof(struct sock_filter) != 0 || s->args[0].len == 0)
+		fail(EINVAL, "", "seccomp program is not a whole number of instructions");
+	struct sock_filter *insns = malloc(s->args[0].len);
+	if (!insns)
+		fail(ENOMEM, "", "seccomp");
+	memcpy(insns, s->args[0].data, s->args[0].len);
+	struct sock_fprog prog = { .len = (unsigned short)(s->args[0].len / sizeof(struct sock_filter)), .filter = insns };
+	uint64_t flags = arg_u64(s, 1), listener = arg_u64(s, 2);
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)flags, &prog);
+	if (fd < 0)
+		fail(errno, "", "load seccomp filter");
+	if (listener != UINT64_MAX && fd > 0) {
+		const char *meta = arg_str(s, 3);
+		if (send_fd((int)listener, (int)fd, meta, strlen(meta)) < 0)
+			fail(errno, "seccomp listener", "send notify fd");
+		close((int)fd);
+		close((int)listener);
+	}
+	free(insns);
+}
+
+static void do_close_fds(int first)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		fail(errno, "/proc/self/fd", "opendir");
+	int dfd = dirfd(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] == '.' || fd < first || fd == dfd)
+			continue;
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0)
+			fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+	}
+	closedir(d);
+}
+
+/* LOOKUP: resolve the binary before the exec fifo, so a typo fails `create`, not `start`. */
+static void do_lookup(const struct step *s)
+{
+	const char *name = arg_str(s, 0), *path = arg_str(s, 1);
+	struct stat st;
+	if (strchr(name, '/') || !(s->flags & F_SEARCH_PATH)) {
+		if (stat(name, &st) < 0)
+			fail(errno, name, "stat");
+		if (!S_ISREG(st.st_mode) || access(name, X_OK) < 0)
+			fail(EACCES, name, "not an executable file");
+		snprintf(exec_path, sizeof(exec_path), "%s", name);
+		return;
+	}
+	char dir[PATH_MAX];
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		size_t n = (size_t)(end - p);
+		if (n == 0)
+			snprintf(dir, sizeof(dir), "./%s", name); /* empty entry means the cwd */
+		else
+			snprintf(dir, sizeof(dir), "%.*s/%s", (int)n, p, name);
+		if (stat(dir, &st) == 0 && S_ISREG(st.st_mode) && access(dir, X_OK) == 0) {
+			snprintf(exec_path, sizeof(exec_path), "%s", dir);
+			return;
+		}
+		if (*end == '\0')
+			break;
+		p = end;
+	}
+	fail(ENOENT, name, "executable file not found in $PATH");
+}
+
+static void run_step(const struct step *s)
+{
+	switch (s->kind) {
+	case STEP_UNSHARE:
+		if (unshare((int)arg_u64(s, 0)) < 0)
+			fail(errno, "", "unshare");
+		break;
+	case STEP_SETNS: {
+		const char *path = arg_str(s, 0);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fail(errno, path, "open namespace");
+		if (setns(fd, (int)arg_u64(s, 1)) < 0)
+			fail(errno, path, "setns");
+		close(fd);
+		break;
+	}
+	case STEP_SYNC:
+		sync_ask(arg_str(s, 0));
+		break;
+	case STEP_REPORT: {
+		char msg[512];
+		size_t n = (size_t)snprintf(msg, sizeof(msg), "{\"type\":\"report\",\"name\":\"");
+		n = json_escape(msg, sizeof(msg) - 40, n, arg_str(s, 0));
+		snprintf(msg + n, sizeof(msg) - n, "\",\"pid\":%d}", getpid());
+		sync_send(msg);
+		break;
+	}
+	case STEP_FORK:
+		do_fork(arg_u64(s, 0));
+		break;
+	case STEP_MOUNT:
+		do_mount(s);
+		break;
+	case STEP_MKDIR:
+		if (mkdir_p(arg_str(s, 0), (mode_t)arg_u64(s, 1)) < 0)
+			fail(errno, arg_str(s, 0), "mkdir");
+		break;
+	case STEP_MKFILE: {
+		int fd = open(arg_str(s, 0), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, (mode_t)arg_u64(s, 1));
+		if (fd < 0 && errno != EISDIR)
+			fail(errno, arg_str(s, 0), "create file");
+		if (fd >= 0)
+			close(fd);
+		break;
+	}
+	case STEP_MKNOD: {
+		const char *path = arg_str(s, 0);
+		mode_t old = umask(0);
+		int r = mknod(path, (mode_t)arg_u64(s, 1), (dev_t)arg_u64(s, 2));
+		umask(old);
+		if (r < 0 && errno != EEXIST)
+			fail(errno, path, "mknod");
+		if (r == 0 && chown(path, (uid_t)arg_u64(s, 3), (gid_t)arg_u64(s, 4)) < 0)
+			fail(errno, path, "chown");
+		break;
+	}
+	case STEP_SYMLINK:
+		if (symlink(arg_str(s, 0), arg_str(s, 1)) < 0 && errno != EEXIST)
+			fail(errno, arg_str(s, 1), "symlink");
+		break;
+	case STEP_WRITE_FILE: {
+		const char *path = arg_str(s, 0);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if ((errno == ENOENT && (s->flags & F_IGNORE_ENOENT)) ||
+			    ((errno == EPERM || errno == EACCES) && (s->flags & F_IGNORE_EPERM)))
+				break;
+			fail(errno, path, "open");
+		}
+		/* One write() call: proc files take their value in one go. */
+		size_t len = s->args[1].len ? s->args[1].len - 1 : 0;
+		if (write(fd, s->args[1].data, len) != (ssize_t)len) {
+			if ((errno == EPERM || errno == EACCES) && (s->flags & F_IGNORE_EPERM))
+				break;
+			fail(errno, path, "write");
+		}
+		close(fd);
+		break;
+	}
+	case STEP_CHDIR:
+		if (chdir(arg_str(s, 0)) < 0)
+			fail(errno, arg_str(s, 0), "chdir");
+		break;
+	case STEP_PIVOT_ROOT:
+		do_pivot_root(arg_str(s, 0));
+		break;
+	case STEP_MOVE_ROOT:
+		do_move_root(arg_str(s, 0));
+		break;
+	case STEP_SETHOSTNAME:
+		if (sethostname(arg_str(s, 0), strlen(arg_str(s, 0))) < 0)
+			fail(errno, arg_str(s, 0), "sethostname");
+		break;
+	case STEP_SETDOMAINNAME:
+		if (setdomainname(arg_str(s, 0), strlen(arg_str(s, 0))) < 0)
+			fail(errno, arg_str(s, 0), "setdomainname");
+		break;
+	case STEP_SETRLIMIT: {
+		struct rlimit rl = { .rlim_cur = arg_u64(s, 1), .rlim_max = arg_u64(s, 2) };
+		if (setrlimit((int)arg_u64(s, 0), &rl) < 0) {
+			char what[32];
+			snprintf(what, sizeof(what), "%d", (int)arg_u64(s, 0));
+			fail(errno, what, "setrlimit");
+		}
+		break;
+	}
+	case STEP_PRCTL:
+		if (prctl((int)arg_u64(s, 0), (unsigned long)arg_u64(s, 1), 0, 0, 0) < 0)
+			fail(errno, "", "prctl");
+		break;
+	case STEP_PERSONALITY:
+		if (personality((unsigned long)arg_u64(s, 0)) < 0)
+			fail(errno, "", "personality");
+		break;
+	case STEP_IOPRIO:
+		if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)arg_u64(s, 0)) < 0)
+			fail(errno, "", "ioprio_set");
+		break;
+	case STEP_SCHED: {
+		struct {
+			uint32_t size, policy;
+			uint64_t flags;
+			int32_t nice;
+			uint32_t priority;
+			uint64_t runtime, deadline, period;
+		} attr = { sizeof(attr), (uint32_t)arg_u64(s, 0), arg_u64(s, 1), (int32_t)arg_u64(s, 2),
+			   (uint32_t)arg_u64(s, 3), arg_u64(s, 4), arg_u64(s, 5), arg_u64(s, 6) };
+		if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+			fail(errno, "", "sched_setattr");
+		break;
+	}
+	case STEP_SETSID:
+		if (setsid() < 0)
+			fail(errno, "", "setsid");
+		break;
+	case STEP_CONSOLE:
+		do_console((int)arg_u64(s, 0));
+		break;
+	case STEP_KEYRING: {
+		long key = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, arg_str(s, 0));
+		if (key < 0) {
+			if (errno == ENOSYS)
+				break; /* as runc: a kernel without keyrings is fine */
+			fail(errno, arg_str(s, 0), "join session keyring");
+		}
+		/* runc's setupKeyringPermissions: possessor and user get everything. */
+		if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, 0x3f3f0000) < 0)
+			fail(errno, arg_str(s, 0), "keyctl setperm");
+		break;
+	}
+	case STEP_LO_UP:
+		do_lo_up();
+		break;
+	case STEP_MASK:
+		do_mask(arg_str(s, 0));
+		break;
+	case STEP_READONLY:
+		do_readonly(arg_str(s, 0));
+		break;
+	case STEP_REMOUNT_RO:
+		do_remount_ro(arg_str(s, 0));
+		break;
+	case STEP_SETGROUPS: {
+		size_t n = s->args[0].len / sizeof(gid_t);
+		gid_t *gids = calloc(n ? n : 1, sizeof(gid_t));
+		if (!gids)
+			fail(ENOMEM, "", "setgroups");
+		memcpy(gids, s->args[0].data, n * sizeof(gid_t));
+		if (setgroups(n, gids) < 0)
+			fail(errno, "", "setgroups");
+		free(gids);
+		break;
+	}
+	case STEP_SETRESGID: {
+		gid_t g = (gid_t)arg_u64(s, 0);
+		if (setresgid(g, g, g) < 0)
+			fail(errno, "", "setresgid");
+		break;
+	}
+	case STEP_SETRESUID: {
+		uid_t u = (uid_t)arg_u64(s, 0);
+		if (setresuid(u, u, u) < 0)
+			fail(errno, "", "setresuid");
+		break;
+	}
+	case STEP_CAP_BOUNDING:
+		do_cap_bounding(arg_u64(s, 0));
+		break;
+	case STEP_CAPS:
+		do_caps(arg_u64(s, 0), arg_u64(s, 1), arg_u64(s, 2), arg_u64(s, 3));
+		break;
+	case STEP_UMASK:
+		umask((mode_t)arg_u64(s, 0));
+		break;
+	case STEP_OPEN_FIFO:
+		fifo_fd = open(arg_str(s, 0), O_PATH | O_CLOEXEC);
+		if (fifo_fd < 0)
+			fail(errno, arg_str(s, 0), "open exec fifo");
+		break;
+	case STEP_WAIT_FIFO: {
+		/* Blocks until `start` opens the other end; then one byte says "go". */
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fifo_fd);
+		int fd = open(p, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			fail(errno, "exec.fifo", "open for writing");
+		if (write(fd, "0", 1) != 1)
+			fail(errno, "exec.fifo", "write");
+		close(fd);
+		close(fifo_fd);
+		fifo_fd = -1;
+		break;
+	}
+	case STEP_HOOK:
+		do_hook(s);
+		break;
+	case STEP_SECCOMP:
+		do_seccomp(s);
+		break;
+	case STEP_CLOSE_FDS:
+		do_close_fds((int)arg_u64(s, 0));
+		break;
+	case STEP_LOOKUP:
+		do_lookup(s);
+		break;
+	case STEP_EXEC: {
+		char **argv = arg_list(s, 0), **envp = arg_list(s, 1);
+		const char *path = exec_path[0] ? exec_path : argv[0];
+		execve(path, argv, envp);
+		fail(errno, path, "execve");
+	}
+	case STEP_DUP_STDIO: {
+		int fd = open(arg_str(s, 0), O_RDWR);
+		if (fd < 0)
+			fail(errno, arg_str(s, 0), "open");
+		for (int i = 0; i < 3; i++)
+			if (dup2(fd, i) < 0)
+				fail(errno, arg_str(s, 0), "dup2");
+		if (fd > 2)
+			close(fd);
+		break;
+	}
+	default:
+		fail(EINVAL, "", "unknown step kind");
+	}
+}
+
+static int parse_fd(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	return (*s && !*end && v >= 0 && v < INT_MAX) ? (int)v : -1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && strcmp(argv[1], "init") == 0) {
+		int plan_fd = parse_fd(argv[2]);
+		sync_fd = parse_fd(argv[3]);
+		log_fd = parse_fd(argv[4]);
+		if (plan_fd < 0 || sync_fd < 0 || log_fd < 0) {
+			fprintf(stderr, "berth-nsexec: bad fd arguments\n");
+			return 2;
+		}
+		/* None of our own fds may reach the container's process. */
+		fcntl(plan_fd, F_SETFD, FD_CLOEXEC);
+		fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+		fcntl(log_fd, F_SETFD, FD_CLOEXEC);
+		read_plan(plan_fd);
+		close(plan_fd);
+		for (uint32_t i = 0; i < nsteps; i++) {
+			current_step = (int)i;
+			run_step(&steps[i]);
+		}
+		_exit(0);
+	}
+	fprintf(stderr, "usage: berth-nsexec init PLAN_FD SYNC_FD LOG_FD\n"
+			"berth-nsexec is started by berth-runtime; it is not meant to be run by hand.\n");
+	return 2;
+}
