@@ -61,7 +61,13 @@
 #endif
 #define KEYCTL_JOIN_SESSION_KEYRING 1
 #define KEYCTL_SETPERM 5
-#define KEY_SPEC_SESSION_KEYRING -3
+#define KEYCTL_DESCRIBE 6
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
 
 struct arg {
 	uint32_t len;
@@ -82,7 +88,6 @@ static int fifo_fd = -1;             /* OPEN_FIFO → WAIT_FIFO */
 static char *sync_data;              /* the last SYNC reply (state JSON for hooks) */
 static uint32_t sync_len;
 static char exec_path[PATH_MAX];     /* LOOKUP → EXEC */
-static pid_t forward_to;             /* FORK_WAIT: where signals go */
 static int current_step = -1;
 
 static const char *const step_names[STEP_MAX] = {
@@ -101,7 +106,7 @@ static const char *const step_names[STEP_MAX] = {
 	[STEP_OPEN_FIFO] = "open_fifo", [STEP_WAIT_FIFO] = "wait_fifo", [STEP_HOOK] = "hook",
 	[STEP_SECCOMP] = "seccomp", [STEP_CLOSE_FDS] = "close_fds", [STEP_LOOKUP] = "lookup",
 	[STEP_EXEC] = "exec", [STEP_DUP_STDIO] = "dup_stdio", [STEP_BPF_DEVICES] = "bpf_devices",
-	[STEP_REPORT] = "report",
+	[STEP_REPORT] = "report", [STEP_MOUNT_SETATTR] = "mount_setattr",
 };
 
 /* ------------------------------------------------------------------ output */
@@ -124,11 +129,18 @@ static size_t json_escape(char *buf, size_t cap, size_t at, const char *s)
 	return at;
 }
 
+/*
+ * Writes to the sync socket and log pipe. These are socketpairs from libuv:
+ * send(MSG_NOSIGNAL) keeps a runtime that has already exited from killing us
+ * with SIGPIPE (ignoring SIGPIPE instead would leak into the container).
+ */
 static void write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
 	while (n > 0) {
-		ssize_t w = write(fd, c, n);
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == ENOTSOCK)
+			w = write(fd, c, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -318,17 +330,19 @@ static void sync_ask(const char *name)
 	sync_len = l;
 }
 
-static void forward_signal(int sig)
+static void ignore_signal(int sig)
 {
-	if (forward_to > 0)
-		kill(forward_to, sig);
+	(void)sig;
 }
 
 /*
  * FORK: the new pid namespace (and time namespace) take effect in children
  * only, so the container's init is a child. With FORK_DETACH the parent leaves
  * and the init is re-parented to the caller's subreaper, as in runc create;
- * with FORK_WAIT the parent stays, forwards signals and mirrors the exit.
+ * with FORK_WAIT the parent stays and mirrors the init's exit (code, or
+ * 128+signal). It catches signals without acting on them: the runtime
+ * forwards signals to the init itself, and a ^C on the terminal must not make
+ * this process exit before the init.
  */
 static void do_fork(uint64_t mode)
 {
@@ -345,8 +359,7 @@ static void do_fork(uint64_t mode)
 	/* The child keeps the sync socket; the runtime must see EOF when it is done. */
 	close(sync_fd);
 	sync_fd = -1;
-	forward_to = pid;
-	struct sigaction sa = { .sa_handler = forward_signal };
+	struct sigaction sa = { .sa_handler = ignore_signal };
 	sigemptyset(&sa.sa_mask);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP)
@@ -903,15 +916,37 @@ static void run_step(const struct step *s)
 		do_console((int)arg_u64(s, 0));
 		break;
 	case STEP_KEYRING: {
+		/* runc's standard_init: a new session keyring, so the host's is not inherited. */
 		long key = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, arg_str(s, 0));
 		if (key < 0) {
 			if (errno == ENOSYS)
 				break; /* as runc: a kernel without keyrings is fine */
 			fail(errno, arg_str(s, 0), "join session keyring");
 		}
-		/* runc's setupKeyringPermissions: possessor and user get everything. */
-		if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, 0x3f3f0000) < 0)
+		/* keys.ModKeyringPerm: keep the current permissions, add the given bits. */
+		char desc[512];
+		long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, key, desc, sizeof(desc) - 1);
+		if (n < 0)
+			fail(errno, arg_str(s, 0), "keyctl describe");
+		desc[n < (long)sizeof(desc) ? n : (long)sizeof(desc) - 1] = '\0';
+		/* "type;uid;gid;perm;description": perm is the fourth field, in hex. */
+		char *p = desc;
+		for (int i = 0; i < 3 && p; i++)
+			p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL;
+		if (!p)
+			fail(EINVAL, arg_str(s, 0), "unexpected keyctl description");
+		unsigned long perm = strtoul(p, NULL, 16) | (unsigned long)arg_u64(s, 1);
+		if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, perm) < 0)
 			fail(errno, arg_str(s, 0), "keyctl setperm");
+		break;
+	}
+	case STEP_MOUNT_SETATTR: {
+		/* Recursive mount attributes ("rro", "rnosuid", ...), runc 1.1's mount_setattr use. */
+		struct {
+			uint64_t attr_set, attr_clr, propagation, userns_fd;
+		} attr = { arg_u64(s, 1), arg_u64(s, 2), 0, 0 };
+		if (syscall(SYS_mount_setattr, AT_FDCWD, arg_str(s, 0), AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+			fail(errno, arg_str(s, 0), "mount_setattr");
 		break;
 	}
 	case STEP_LO_UP:
@@ -964,7 +999,15 @@ static void run_step(const struct step *s)
 			fail(errno, arg_str(s, 0), "open exec fifo");
 		break;
 	case STEP_WAIT_FIFO: {
-		/* Blocks until `start` opens the other end; then one byte says "go". */
+		/*
+		 * Closing the sync socket tells the runtime that setup is complete
+		 * (runc closes its init pipe here too). Then block until `start`
+		 * opens the other end of the fifo; one byte says "go".
+		 */
+		if (sync_fd >= 0) {
+			close(sync_fd);
+			sync_fd = -1;
+		}
 		char p[64];
 		snprintf(p, sizeof(p), "/proc/self/fd/%d", fifo_fd);
 		int fd = open(p, O_WRONLY | O_CLOEXEC);

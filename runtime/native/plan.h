@@ -47,7 +47,7 @@ enum step_kind {
 	STEP_SCHED = 20,         /* policy, flags, nice, priority, runtime, deadline, period: u64 each */
 	STEP_SETSID = 21,        /* */
 	STEP_CONSOLE = 22,       /* fd:u64 — a connected console socket: make a pty, send its master */
-	STEP_KEYRING = 23,       /* name — join a new session keyring */
+	STEP_KEYRING = 23,       /* name, perm:u64 — join a new session keyring, add perm bits to it */
 	STEP_LO_UP = 24,         /* */
 	STEP_MASK = 25,          /* path — runc's maskPath */
 	STEP_READONLY = 26,      /* path — runc's readonlyPath */
@@ -68,6 +68,7 @@ enum step_kind {
 	STEP_DUP_STDIO = 41,     /* path — open it onto 0, 1 and 2 (exec -d without a tty) */
 	STEP_BPF_DEVICES = 42,   /* cgroup dir, program — attach a cgroup v2 device filter */
 	STEP_REPORT = 43,        /* name — tell the parent, without waiting for a reply */
+	STEP_MOUNT_SETATTR = 44, /* path, set:u64, clr:u64 — mount_setattr(AT_RECURSIVE) */
 	STEP_MAX
 };
 

@@ -53,6 +53,7 @@ export enum StepKind {
   DupStdio = 41,
   BpfDevices = 42,
   Report = 43,
+  MountSetattr = 44,
 }
 
 /** Step flags (plan.h F_*). */
@@ -122,7 +123,12 @@ export const step = {
   }),
   setsid: (): Step => ({ kind: StepKind.Setsid, args: [] }),
   console: (fd: number): Step => ({ kind: StepKind.Console, args: [fd], why: 'set up the console' }),
-  keyring: (name: string): Step => ({ kind: StepKind.Keyring, args: [name], why: `join session keyring ${name}` }),
+  keyring: (name: string, addPerm: number): Step => ({ kind: StepKind.Keyring, args: [name, addPerm], why: `join session keyring ${name}` }),
+  mountSetattr: (path: string, set: number, clr: number): Step => ({
+    kind: StepKind.MountSetattr,
+    args: [path, set, clr],
+    why: `set recursive mount attributes on ${path}`,
+  }),
   loUp: (): Step => ({ kind: StepKind.LoUp, args: [], why: 'bring lo up' }),
   mask: (path: string): Step => ({ kind: StepKind.Mask, args: [path], why: `mask ${path}` }),
   readonly: (path: string): Step => ({ kind: StepKind.Readonly, args: [path], why: `make ${path} read-only` }),

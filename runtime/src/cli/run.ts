@@ -1,0 +1,80 @@
+import type { CommandModule } from 'yargs';
+import { createContainer } from '../container/create';
+import { deleteContainer } from '../container/delete';
+import { startContainer } from '../container/start';
+import { log } from '../logging';
+import { createFlags, preservedFds, type CreateArgs } from './create';
+import type { GlobalArgs } from './global';
+import { checkSystemdCgroup } from './systemd';
+
+interface Args extends CreateArgs {
+  detach: boolean;
+  keep: boolean;
+  'no-subreaper': boolean;
+}
+
+/** Signals the runtime passes on to the container's init while it runs in the foreground (runc's signalHandler). */
+const forwarded: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGALRM', 'SIGPIPE'];
+
+export const runCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'run <id>',
+  describe: 'create and run a container',
+  builder: (y) =>
+    createFlags(y)
+      .option('detach', { alias: 'd', type: 'boolean', default: false, describe: "detach from the container's process" })
+      .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' })
+      .option('no-subreaper', { type: 'boolean', default: false, describe: 'accepted for compatibility; the runtime waits on its own child' }) as never,
+  handler: async (argv) => {
+    checkSystemdCgroup(argv);
+    const { container, exited } = await createContainer({
+      root: argv.root,
+      id: argv.id,
+      bundle: argv.bundle || '.',
+      pidFile: argv['pid-file'],
+      consoleSocket: argv['console-socket'],
+      noPivot: argv['no-pivot'],
+      noNewKeyring: argv['no-new-keyring'],
+      preserveFds: preservedFds(argv['preserve-fds']),
+      waitForInit: !argv.detach,
+    });
+    const handlers = new Map<NodeJS.Signals, () => void>();
+    if (!argv.detach) {
+      for (const sig of forwarded) {
+        const h = () => {
+          try {
+            process.kill(container.state.pid, sig);
+          } catch {
+            /* already gone */
+          }
+        };
+        handlers.set(sig, h);
+        process.on(sig, h);
+      }
+    }
+    try {
+      startContainer(argv.root, argv.id);
+    } catch (err) {
+      destroyQuietly(argv.root, argv.id);
+      throw err;
+    }
+    if (argv.detach) return;
+    const status = await exited;
+    for (const [sig, h] of handlers) process.off(sig, h);
+    if (!argv.keep) {
+      try {
+        deleteContainer(argv.root, argv.id, true);
+      } catch (err) {
+        log.warn('failed to delete the container after it exited', { id: argv.id, err });
+      }
+    }
+    process.exitCode = status;
+  },
+};
+
+function destroyQuietly(root: string, id: string): void {
+  try {
+    deleteContainer(root, id, true);
+  } catch (err) {
+    log.warn('failed to clean up', { id, err });
+  }
+}

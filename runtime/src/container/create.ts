@@ -1,0 +1,188 @@
+/**
+ * create: set up a container from a bundle and leave its init waiting on the
+ * exec fifo (runtime-spec "create"). Nothing is left behind on failure: the
+ * init is killed, the cgroup and the state directory are removed.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { BasicCgroupManager, resolveCgroupPath } from '../cgroups/basic';
+import type { CgroupManager } from '../cgroups/manager';
+import { containerExists, InvalidArgumentError } from '../errors';
+import { log } from '../logging';
+import { buildCreatePlan, idMapText, SyncPoint } from '../plan/create-plan';
+import { planNamespaces } from '../plan/namespaces';
+import { runHooks } from '../process/hooks';
+import { fdLayout, runPlan } from '../process/spawn-init';
+import { loadSpec } from '../spec/load';
+import { Container, EXEC_FIFO, validateId } from './container';
+import { acquireLock } from './lock';
+import { processStartTime, processState } from './proc';
+import { writeFileAtomic, type ContainerState } from './state-file';
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  /** Keep the first native process as the init's parent and report its exit (run, foreground). */
+  waitForInit?: boolean;
+}
+
+export interface Created {
+  container: Container;
+  /** With waitForInit: the init's exit status (code, or 128+signal). */
+  exited: Promise<number>;
+}
+
+export async function createContainer(opts: CreateOptions): Promise<Created> {
+  validateId(opts.id);
+  const { spec, bundle, rootfs } = loadSpec(opts.bundle);
+  const process_ = spec.process!;
+  if (opts.consoleSocket && !process_.terminal) {
+    throw new InvalidArgumentError('cannot use console socket if runc will not detach or allocate tty');
+  }
+  fs.mkdirSync(opts.root, { recursive: true, mode: 0o700 });
+  const release = acquireLock(opts.root, opts.id);
+  const dir = path.join(opts.root, opts.id);
+  let dirMade = false;
+  let initPid = 0;
+  let cgroup: CgroupManager | undefined;
+  let consoleConn: net.Socket | undefined;
+  try {
+    if (fs.existsSync(dir)) throw containerExists();
+    fs.mkdirSync(dir, { mode: 0o711 });
+    dirMade = true;
+
+    const cgroupPath = resolveCgroupPath(spec.linux?.cgroupsPath, opts.id);
+    cgroup = new BasicCgroupManager({ path: cgroupPath, resources: spec.linux?.resources });
+    const cg = cgroup;
+    if (process_.terminal && opts.consoleSocket) consoleConn = await connectUnix(opts.consoleSocket);
+    const extraFds = consoleConn ? [consoleConn] : [];
+    const layout = fdLayout(opts.preserveFds ?? 0, extraFds.length);
+    const ns = planNamespaces(spec);
+    const rootless = process.geteuid?.() !== 0;
+    const plan = buildCreatePlan({
+      id: opts.id,
+      spec,
+      bundle,
+      rootfs,
+      fifoPath: path.join(dir, EXEC_FIFO),
+      consoleFd: consoleConn ? layout.extra[0] : undefined,
+      noPivot: !!opts.noPivot,
+      noNewKeyring: !!opts.noNewKeyring,
+      preserveFds: opts.preserveFds ?? 0,
+      cgroupPaths: cg.paths(),
+      cgroupPath,
+      cgroupV2: cg.mode === 'v2',
+      waitForInit: !!opts.waitForInit,
+      rootless,
+    });
+
+    const state: ContainerState = {
+      id: opts.id,
+      bundle,
+      rootfs,
+      pid: 0,
+      pidStartTime: 0,
+      created: new Date().toISOString(),
+      owner: '',
+      config: spec,
+      cgroupPaths: cg.paths(),
+      namespacePaths: Object.fromEntries(ns.join.map((n) => [n.type, n.path!])),
+      rootless,
+    };
+    const container = new Container(opts.root, dir, state);
+
+    const running = runPlan({
+      plan,
+      preserveFds: opts.preserveFds,
+      extraFds,
+      onPid: (pid) => {
+        initPid = pid;
+        state.pid = pid;
+        state.pidStartTime = processStartTime(pid);
+      },
+      onSync: (name, pid) => {
+        switch (name) {
+          case SyncPoint.Setup:
+            if (ns.newUser) writeIdMaps(pid, spec.linux!, rootless);
+            cg.create();
+            cg.apply(pid);
+            if (spec.linux?.resources) cg.set(spec.linux.resources);
+            return '';
+          case SyncPoint.CreateRuntime: {
+            const s = container.hookState('creating');
+            runHooks('prestart', spec.hooks?.prestart, s);
+            runHooks('createRuntime', spec.hooks?.createRuntime, s);
+            return JSON.stringify(s);
+          }
+          case SyncPoint.Ready:
+            container.save();
+            if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(state.pid), 0o644);
+            return JSON.stringify(container.hookState('created'));
+          default:
+            throw new InvalidArgumentError(`unexpected sync point ${name}`);
+        }
+      },
+    });
+    try {
+      await running.done;
+    } finally {
+      consoleConn?.destroy();
+    }
+    // The init closed the sync socket at WAIT_FIFO; with waitForInit it may also have run and exited since.
+    log.debug('container created', { id: opts.id, pid: state.pid });
+    return { container, exited: running.exited };
+  } catch (err) {
+    consoleConn?.destroy();
+    if (initPid > 0) killAndWait(initPid);
+    try {
+      cgroup?.destroy();
+    } catch (e) {
+      log.warn('failed to remove cgroup', { err: e });
+    }
+    if (dirMade) fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  } finally {
+    release();
+  }
+}
+
+function connectUnix(socketPath: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => resolve(s));
+    s.once('error', (err) => reject(new InvalidArgumentError(`failed to connect to the console socket ${socketPath}: ${err.message}`, { cause: err })));
+  });
+}
+
+/** Written by the parent before the child goes on (the kernel allows one write per map). */
+function writeIdMaps(pid: number, linux: NonNullable<import('../spec/types').Spec['linux']>, rootless: boolean): void {
+  if (rootless) fs.writeFileSync(`/proc/${pid}/setgroups`, 'deny');
+  fs.writeFileSync(`/proc/${pid}/uid_map`, idMapText(linux.uidMappings ?? []));
+  fs.writeFileSync(`/proc/${pid}/gid_map`, idMapText(linux.gidMappings ?? []));
+}
+
+const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** SIGKILL and wait (bounded) until the process is gone or a zombie of someone else. */
+export function killAndWait(pid: number, timeoutMs = 5000): void {
+  const start = processStartTime(pid);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const st = processStartTime(pid);
+    if (st !== start) return;
+    if (processState(pid) === 'Z') return;
+    sleep(2);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * delete: remove a container's resources (runtime-spec "delete"): a stopped
+ * container is destroyed; a created one is killed first, as runc does; a
+ * running or paused one only with --force. Then the poststop hooks run.
+ */
+import * as fs from 'node:fs';
+import { FailedPreconditionError, isNotFound } from '../../../proto/src/errdefs';
+import { log } from '../logging';
+import { runHooks } from '../process/hooks';
+import { Container } from './container';
+import { killAndWait } from './create';
+import { signalAll } from './kill';
+import { acquireLock } from './lock';
+
+export function deleteContainer(root: string, id: string, force: boolean): void {
+  let c: Container;
+  try {
+    c = Container.load(root, id);
+  } catch (err) {
+    if (force && isNotFound(err)) return; // runc: delete --force of a missing container succeeds
+    throw err;
+  }
+  const release = acquireLock(root, id);
+  try {
+    const status = c.status();
+    if ((status === 'running' || status === 'paused') && !force) {
+      throw new FailedPreconditionError(`cannot delete container ${id} that is not stopped: ${status}`);
+    }
+    if (status !== 'stopped') {
+      const hasPidNs = (c.state.config.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
+      // Without its own pid namespace, the init's death does not take the others with it.
+      if (!hasPidNs) signalAll(c, 9);
+      if (status === 'paused') c.cgroup().thaw();
+      killAndWait(c.state.pid);
+    }
+    destroy(c);
+  } finally {
+    release();
+  }
+}
+
+/** Removes the cgroup and the state directory, then runs poststop hooks (failures only logged). */
+export function destroy(c: Container): void {
+  const cg = c.cgroup();
+  for (const pid of cg.pids()) {
+    // Leftovers of a container without a pid namespace.
+    try {
+      process.kill(pid, 9);
+    } catch {
+      /* gone */
+    }
+  }
+  cg.destroy();
+  fs.rmSync(c.dir, { recursive: true, force: true });
+  try {
+    runHooks('poststop', c.state.config.hooks?.poststop, c.hookState('stopped'));
+  } catch (err) {
+    log.warn('poststop hook failed', { id: c.id, err });
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The container's state on disk: <root>/<id>/state.json, written atomically
+ * (temp file in the same directory, fsync, rename, fsync of the directory —
+ * runc's saveState plus the fsyncs), so a crash at any point leaves either the
+ * old or the new file, never a torn one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CgroupPaths } from '../cgroups/manager';
+import type { NamespaceType, Spec } from '../spec/types';
+
+export interface ContainerState {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  /** Host pid of the container's init; 0 once it is known to be gone. */
+  pid: number;
+  /** The init's start time (/proc/<pid>/stat field 22), to tell it from a reused pid. */
+  pidStartTime: number;
+  created: string;
+  owner: string;
+  /** The config.json the container was created from (hooks, exec defaults, poststop). */
+  config: Spec;
+  cgroupPaths: CgroupPaths;
+  /** Namespaces the container joined by path (the rest are the init's own). */
+  namespacePaths: Partial<Record<NamespaceType, string>>;
+  rootless: boolean;
+  /** Set by `pause`, cleared by `resume` (the freezer is the source of truth). */
+  paused?: boolean;
+}
+
+export const STATE_FILE = 'state.json';
+
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  const fd = fs.openSync(tmp, 'w', mode);
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  const dfd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(dfd);
+  } finally {
+    fs.closeSync(dfd);
+  }
+}
+
+export function saveState(dir: string, state: ContainerState): void {
+  writeFileAtomic(path.join(dir, STATE_FILE), JSON.stringify(state));
+}
+
+export function readState(dir: string): ContainerState {
+  return JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), 'utf8')) as ContainerState;
+}

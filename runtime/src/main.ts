@@ -1,0 +1,122 @@
+/**
+ * berth-runtime: a runc-compatible OCI runtime.
+ *
+ * The command line mirrors runc's (commands, flags, outputs, exit codes), so
+ * that containerd, Docker, Podman and conmon can call it in place of runc.
+ * Errors go to stderr as one line (logrus text, or just the message when
+ * --log is given, where the entry goes instead) and exit with status 1.
+ */
+import yargs from 'yargs';
+import { BerthError } from '../../proto/src/errdefs';
+import { createCommand } from './cli/create';
+import { deleteCommand } from './cli/delete';
+import { featuresCommand } from './cli/features';
+import { DEFAULT_ROOT } from './cli/global';
+import { killCommand } from './cli/kill';
+import { listCommand } from './cli/list';
+import { runCommand } from './cli/run';
+import { specCommand } from './cli/spec';
+import { startCommand } from './cli/start';
+import { stateCommand } from './cli/state';
+import { closeLogging, configureLogging, formatText, log, logOptions } from './logging';
+
+export const VERSION = '0.1.0';
+
+/** Every long option, so that runc's single-dash spelling ("-no-subreaper") can be accepted. */
+const longOptions = new Set([
+  'root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'rootless', 'criu', 'bundle', 'console-socket', 'pid-file',
+  'no-pivot', 'no-new-keyring', 'preserve-fds', 'detach', 'keep', 'no-subreaper', 'force', 'all', 'format', 'quiet',
+  'process', 'cwd', 'env', 'tty', 'user', 'additional-gids', 'cap', 'no-new-privs', 'process-label', 'apparmor',
+  'stats', 'interval', 'resources', 'ignore-paused', 'help', 'version',
+]);
+
+/** urfave/cli (runc's flag parser) accepts "-flag" for "--flag"; yargs does not. */
+export function normalizeArgv(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const m = /^-([a-z][a-z-]+)(=.*)?$/.exec(a);
+    out.push(m && longOptions.has(m[1]) ? `-${a}` : a);
+  }
+  return out;
+}
+
+let commandName = '';
+
+export async function main(args: string[]): Promise<number> {
+  const parser = yargs(normalizeArgv(args))
+    .scriptName('berth-runtime')
+    .usage('berth-runtime [global options] command [command options] [arguments...]')
+    .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'root directory for storage of container state (this should be located in tmpfs)' })
+    .option('log', { type: 'string', describe: 'set the log file to write berth-runtime logs to (default is stderr)' })
+    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'set the log format' })
+    .option('debug', { type: 'boolean', default: false, describe: 'enable debug logging' })
+    .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'enable systemd cgroup support' })
+    .option('rootless', { type: 'string', describe: 'ignore cgroup permission errors (true, false, or auto)' })
+    .option('criu', { type: 'string', hidden: true })
+    .middleware((argv) => {
+      commandName = String(argv._[0] ?? '');
+      configureLogging({ file: argv.log, format: argv['log-format'], debug: argv.debug });
+    })
+    .command(specCommand)
+    .command(createCommand)
+    .command(startCommand)
+    .command(runCommand)
+    .command(stateCommand)
+    .command(killCommand)
+    .command(deleteCommand)
+    .command(listCommand)
+    .command(featuresCommand)
+    .demandCommand(1, 'a command is required')
+    .strict()
+    .version(`berth-runtime version ${VERSION}\nspec: 1.0.2-dev`)
+    .help()
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  try {
+    await parser.parseAsync();
+    await closeLogging();
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    reportError(err);
+    await closeLogging();
+    return 1;
+  }
+}
+
+class UsageError extends Error {}
+
+function reportError(err: unknown): void {
+  const base = err instanceof Error ? err.message : String(err);
+  const msg = (commandName === 'create' || commandName === 'run') && err instanceof BerthError ? `berth-runtime ${commandName} failed: ${base}` : base;
+  if (err instanceof UsageError) {
+    process.stderr.write(`Incorrect Usage: ${msg}\n`);
+    return;
+  }
+  if (!(err instanceof BerthError)) log.debug('unexpected error', { stack: (err as Error)?.stack });
+  const opts = logOptions();
+  if (opts.file) {
+    log.error(msg);
+    process.stderr.write(`${msg}\n`);
+  } else {
+    process.stderr.write(formatText('error', msg, {}, new Date()) + '\n');
+  }
+}
+
+/** Entry for the plain bundle (the snapshot entry calls main() itself). */
+export function run(): void {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+if (typeof module !== 'undefined' && require.main === module) run();
