@@ -5,7 +5,7 @@ CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE
 NATIVE_SRC := $(wildcard runtime/native/*.c)
 NATIVE_HDR := $(wildcard runtime/native/*.h)
 
-.PHONY: all setup build native bundle typecheck demo test test-unit test-vm bench clean
+.PHONY: all setup build native generated bundle typecheck demo test test-unit test-vm bench clean
 
 all: build
 
@@ -22,10 +22,13 @@ dist/berth-nsexec: $(NATIVE_SRC) $(NATIVE_HDR)
 	@mkdir -p dist
 	$(CC) $(CFLAGS) -static -o $@ $(NATIVE_SRC)
 
-typecheck:
+generated:
+	@node scripts/gen-spec-validator.mjs
+
+typecheck: generated
 	@$(NODE_BIN)/tsc -p tsconfig.json --noEmit
 
-bundle:
+bundle: generated
 	@node scripts/build.mjs
 
 ## demo: set up, build, and run a busybox container end to end

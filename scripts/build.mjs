@@ -16,7 +16,8 @@ const dist = path.join(root, 'dist');
 
 /** name → entry; `snapshot` marks binaries whose start-up time matters. */
 const entries = [
-  { name: 'berth-runtime', entry: 'runtime/src/main.ts', snapshot: 'runtime/src/snapshot.ts' },
+  // winston stays out of the runtime's bundle: it loads only when something is logged.
+  { name: 'berth-runtime', entry: 'runtime/src/main.ts', snapshot: 'runtime/src/snapshot.ts', external: ['winston'] },
   { name: 'containerd-shim-berth-v2', entry: 'shim/src/main.ts' },
   { name: 'berthd', entry: 'supervisor/src/daemon/main.ts' },
   { name: 'berthctl', entry: 'supervisor/src/ctl/main.ts' },
@@ -38,7 +39,8 @@ const common = {
 for (const e of entries) {
   if (!fs.existsSync(path.join(root, e.entry))) continue;
   const out = path.join(dist, `${e.name}.js`);
-  await build({ ...common, entryPoints: [path.join(root, e.entry)], outfile: out, banner: { js: '#!/usr/bin/env node' } });
+  const external = [...common.external, ...(e.external ?? [])];
+  await build({ ...common, external, entryPoints: [path.join(root, e.entry)], outfile: out, banner: { js: '#!/usr/bin/env node' } });
   fs.chmodSync(out, 0o755);
   let launcher = `#!/bin/sh\nexec node "${out}" "$@"\n`;
   if (e.snapshot && fs.existsSync(path.join(root, e.snapshot))) {
@@ -48,7 +50,7 @@ for (const e of entries) {
     // every build and the launcher falls back to the plain bundle without it.
     const snapJs = path.join(dist, `${e.name}.snapshot.js`);
     const blob = path.join(dist, `${e.name}.blob`);
-    await build({ ...common, sourcemap: false, entryPoints: [path.join(root, e.snapshot)], outfile: snapJs });
+    await build({ ...common, external, sourcemap: false, entryPoints: [path.join(root, e.snapshot)], outfile: snapJs });
     fs.rmSync(blob, { force: true });
     execFileSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', snapJs], { stdio: 'inherit', cwd: dist });
     launcher =

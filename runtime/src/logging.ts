@@ -8,6 +8,8 @@
  * containerd's go-runc reads the last error from this file.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import type * as winstonTypes from 'winston';
 
 export interface LogOptions {
@@ -56,9 +58,10 @@ export function formatJson(level: string, msg: string, fields: Fields, time: Dat
 }
 
 function build(): winstonTypes.Logger {
-  // Loaded here, not at the top, so that a silent run never initialises winston.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const winston = require('winston') as typeof winstonTypes;
+  // Loaded here, not at the top, so that a silent run never loads winston; it is
+  // kept out of the bundle and its start-up snapshot (scripts/build.mjs), so it
+  // is resolved from node_modules with a require made for this file's place.
+  const winston = createRequire(path.join(__dirname, 'logging.js'))('winston') as typeof winstonTypes;
   const line = winston.format.printf((info) => {
     const { level, message, timestamp: _t, ...rest } = info as winstonTypes.Logform.TransformableInfo & Fields;
     delete (rest as Record<symbol, unknown>)[Symbol.for('level')];

@@ -37,15 +37,21 @@ function releaseInit(c: Container): void {
   const fd = fs.openSync(c.fifoPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
     const buf = Buffer.alloc(1);
-    for (;;) {
-      let n = 0;
+    const readByte = (): boolean => {
       try {
-        n = fs.readSync(fd, buf, 0, 1, null);
+        return fs.readSync(fd, buf, 0, 1, null) === 1;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        return false;
       }
-      if (n === 1) break;
-      if (!c.initAlive()) throw new FailedPreconditionError('cannot start container: its init process is already dead');
+    };
+    while (!readByte()) {
+      // A fast process may write its byte, exec and exit between our read and this check:
+      // look in the fifo once more before calling it dead.
+      if (!c.initAlive()) {
+        if (readByte()) break;
+        throw new FailedPreconditionError('cannot start container: its init process is already dead');
+      }
       sleep(1);
     }
   } finally {
