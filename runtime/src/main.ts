@@ -50,6 +50,8 @@ let commandName = '';
 export async function main(args: string[]): Promise<number> {
   const parser = yargs(normalizeArgv(args))
     .scriptName('berth-runtime')
+    // runc's flags include --no-pivot, --no-new-keyring, ...: names, not negations.
+    .parserConfiguration({ 'boolean-negation': false })
     .usage('berth-runtime [global options] command [command options] [arguments...]')
     .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'root directory for storage of container state (this should be located in tmpfs)' })
     .option('log', { type: 'string', describe: 'set the log file to write berth-runtime logs to (default is stderr)' })

@@ -65,7 +65,11 @@ export class RootfsResolver {
       const part = pending.shift()!;
       if (part === '' || part === '.') continue;
       if (part === '..') {
-        // ".." at the container's root stays at the root, as the kernel does after pivot_root.
+        if (current.length === 0 && links > 0) {
+          // A symlink that climbs above the container's root: an escape attempt. The kernel
+          // would keep it inside after pivot_root, but a mount made before pivot_root would not.
+          throw new ConfigError(`${containerPath}: a symlink in the rootfs points above the root (possible escape)`);
+        }
         current.pop();
         continue;
       }
