@@ -485,7 +485,7 @@ static void do_move_root(const char *rootfs)
 }
 
 /* CONSOLE: a pty made inside the container; its master goes over the console socket. */
-static void do_console(int sock)
+static void do_console(int sock, unsigned short rows, unsigned short cols)
 {
 	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
@@ -500,6 +500,12 @@ static void do_console(int sock)
 	int slave = open(slave_path, O_RDWR | O_NOCTTY);
 	if (slave < 0)
 		fail(errno, slave_path, "open pty slave");
+	if (rows && cols) {
+		/* process.consoleSize, as runc's setupConsole. */
+		struct winsize ws = { .ws_row = rows, .ws_col = cols };
+		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+			fail(errno, slave_path, "set console size");
+	}
 
 	/* runc's utils.SendFd: the name as data, the fd as SCM_RIGHTS. */
 	const char *name = "/dev/ptmx";
@@ -654,7 +660,7 @@ static void do_hook(const struct step *s)
 		if (timeout && elapsed_ms >= (long)timeout * 1000) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			fail(ETIMEDOUT, path, "hook timed out");
+			fail(ETIMEDOUT, path, "timeout");
 		}
 		if (out_open) {
 			struct pollfd p = { .fd = out[0], .events = POLLIN };
@@ -680,8 +686,8 @@ static void do_hook(const struct step *s)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return;
 	char detail[2300];
-	snprintf(detail, sizeof(detail), "hook exited with %s %d, output: %s", WIFSIGNALED(status) ? "signal" : "status",
-		 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), output);
+	snprintf(detail, sizeof(detail), "%s %d%s%s", WIFSIGNALED(status) ? "signal" : "exit status",
+		 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), got ? ", output: " : "", output);
 	fail(ECANCELED, path, detail);
 }
 
@@ -913,7 +919,7 @@ static void run_step(const struct step *s)
 			fail(errno, "", "setsid");
 		break;
 	case STEP_CONSOLE:
-		do_console((int)arg_u64(s, 0));
+		do_console((int)arg_u64(s, 0), (unsigned short)arg_u64(s, 1), (unsigned short)arg_u64(s, 2));
 		break;
 	case STEP_KEYRING: {
 		/* runc's standard_init: a new session keyring, so the host's is not inherited. */
@@ -1015,7 +1021,11 @@ static void run_step(const struct step *s)
 			fail(errno, "exec.fifo", "open for writing");
 		if (write(fd, "0", 1) != 1)
 			fail(errno, "exec.fifo", "write");
-		close(fd);
+		/*
+		 * The write end stays open (it is close-on-exec): `start` reads EOF
+		 * exactly when the container's process has been exec'd, after the
+		 * startContainer hooks, and only then runs the poststart hooks.
+		 */
 		close(fifo_fd);
 		fifo_fd = -1;
 		break;

@@ -46,7 +46,7 @@ enum step_kind {
 	STEP_IOPRIO = 19,        /* ioprio:u64 (class << 13 | level) */
 	STEP_SCHED = 20,         /* policy, flags, nice, priority, runtime, deadline, period: u64 each */
 	STEP_SETSID = 21,        /* */
-	STEP_CONSOLE = 22,       /* fd:u64 — a connected console socket: make a pty, send its master */
+	STEP_CONSOLE = 22,       /* fd, rows, cols: u64 — make a pty, send its master over the socket fd */
 	STEP_KEYRING = 23,       /* name, perm:u64 — join a new session keyring, add perm bits to it */
 	STEP_LO_UP = 24,         /* */
 	STEP_MASK = 25,          /* path — runc's maskPath */

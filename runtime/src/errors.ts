@@ -85,8 +85,9 @@ function formatSyscallError(step: string, errno: number, path: string, why: stri
   if (step === 'mount' && errno === 18 && detail) {
     return `mount target ${JSON.stringify(path)} resolves to ${JSON.stringify(detail)}: possible symlink escape`;
   }
-  const extra = detail && step === 'hook' ? `: ${detail}` : '';
-  return `${why || step}${where}: ${errnoName(errno)}: ${text}${extra}`;
+  // Hooks run by the init: the same wording as the runtime's own hooks (process/hooks.ts).
+  if (step === 'hook') return `error running ${why}: ${errno === 110 ? `timeout: ${detail}` : detail}`;
+  return `${why || step}${where}: ${errnoName(errno)}: ${text}`;
 }
 
 export { BerthError, NotFoundError, AlreadyExistsError, FailedPreconditionError, InvalidArgumentError };

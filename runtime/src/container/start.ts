@@ -1,7 +1,8 @@
 /**
  * start: release a created container's init (runtime-spec "start"): open the
  * exec fifo for reading — the init is blocked opening its write end — take
- * its one byte, remove the fifo, then run the poststart hooks.
+ * its one byte, wait until it has exec'd the user's process (EOF on the fifo),
+ * remove the fifo, then run the poststart hooks.
  */
 import * as fs from 'node:fs';
 import { FailedPreconditionError } from '../../../proto/src/errdefs';
@@ -53,6 +54,20 @@ function releaseInit(c: Container): void {
         throw new FailedPreconditionError('cannot start container: its init process is already dead');
       }
       sleep(1);
+    }
+    // The init keeps its end open until it execs the user's process (after the
+    // startContainer hooks): EOF means "executed", which poststart must wait for.
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, 1, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        if (!c.initAlive()) break;
+        sleep(1);
+        continue;
+      }
+      if (n === 0) break;
     }
   } finally {
     fs.closeSync(fd);

@@ -137,7 +137,7 @@ export function buildCreatePlan(input: CreatePlanInput): Plan {
 
   if (p.terminal) {
     if (input.consoleFd === undefined) throw new ConfigError('cannot allocate tty if runc will detach without setting console socket');
-    plan.push(step.console(input.consoleFd));
+    plan.push(step.console(input.consoleFd, p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0));
   }
   if (spec.hostname) plan.push(step.sethostname(spec.hostname));
   if (spec.domainname) plan.push(step.setdomainname(spec.domainname));

@@ -31,7 +31,8 @@ export function runHook(name: HookName, h: Hook, state: State): void {
     maxBuffer: 1 << 20,
   });
   const out = `${res.stdout ?? ''}${res.stderr ?? ''}`.trim();
-  if (res.error) {
+  // EPIPE: the hook exited without reading its stdin, which is its right; its status decides.
+  if (res.error && (res.error as NodeJS.ErrnoException).code !== 'EPIPE') {
     const e = res.error as NodeJS.ErrnoException;
     if (e.code === 'ETIMEDOUT') throw new HookError(`error running ${name} hook ${h.path}: timeout after ${h.timeout}s`);
     throw new HookError(`error running ${name} hook ${h.path}: ${e.message}`);

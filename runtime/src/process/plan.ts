@@ -122,7 +122,7 @@ export const step = {
     args: [policy, flags, BigInt.asUintN(64, BigInt(nice)), priority, runtime, deadline, period],
   }),
   setsid: (): Step => ({ kind: StepKind.Setsid, args: [] }),
-  console: (fd: number): Step => ({ kind: StepKind.Console, args: [fd], why: 'set up the console' }),
+  console: (fd: number, rows = 0, cols = 0): Step => ({ kind: StepKind.Console, args: [fd, rows, cols], why: 'set up the console' }),
   keyring: (name: string, addPerm: number): Step => ({ kind: StepKind.Keyring, args: [name, addPerm], why: `join session keyring ${name}` }),
   mountSetattr: (path: string, set: number, clr: number): Step => ({
     kind: StepKind.MountSetattr,
