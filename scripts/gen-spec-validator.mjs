@@ -17,7 +17,7 @@ const out = path.join(root, 'runtime/src/spec/generated/validate-config.js');
 
 const ajv = new Ajv04({ allErrors: false, strict: false, code: { source: true } });
 for (const f of fs.readdirSync(dir)) {
-  if (f !== 'config-schema.json' && f !== 'state-schema.json') ajv.addSchema(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')), f);
+  if (f.endsWith('.json') && f !== 'config-schema.json' && f !== 'state-schema.json') ajv.addSchema(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')), f);
 }
 const validate = ajv.compile(JSON.parse(fs.readFileSync(path.join(dir, 'config-schema.json'), 'utf8')));
 fs.mkdirSync(path.dirname(out), { recursive: true });
