@@ -44,7 +44,9 @@ describeIf(requires('root'))('namespaces', () => {
       c.domainname = 'example.test';
       c.linux!.sysctl = { 'kernel.shmmni': '1024', 'net/ipv4/ip_forward': '1' };
     });
-    expect(rt.ok(['run', '--bundle', b.dir, rt.track(uniqueId())]).stdout).toBe('example.test\n1024\n1\n');
+    // runc 1.1 ignores domainname (runc 1.2 sets it); berth sets it.
+    const want = isPeer() ? /^.*\n1024\n1\n$/ : /^example\.test\n1024\n1\n$/;
+    expect(rt.ok(['run', '--bundle', b.dir, rt.track(uniqueId())]).stdout).toMatch(want);
   });
 
   test('sysctls that are not namespaced are refused before anything runs', () => {
