@@ -105,3 +105,22 @@ export function closeLogging(): Promise<void> {
     setTimeout(resolve, 200).unref();
   });
 }
+
+let traceEnv: string | undefined;
+let traceSet = new Set<string>();
+
+/**
+ * Per-component tracing from the BERTH_TRACE env list (like GRPC_TRACE):
+ * BERTH_TRACE=timing prints milliseconds since the process started at each
+ * phase of a command, to stderr, whatever the log level.
+ */
+export function trace(component: string, msg: string): void {
+  // Read each time (cheap): a value cached while the start-up snapshot was built would be stale.
+  const env = process.env.BERTH_TRACE;
+  if (env !== traceEnv) {
+    traceEnv = env;
+    traceSet = new Set((env ?? '').split(',').filter(Boolean));
+  }
+  if (!traceSet.has(component) && !traceSet.has('all')) return;
+  process.stderr.write(`trace ${component} ${(process.uptime() * 1000).toFixed(1)}ms ${msg}\n`);
+}

@@ -18,7 +18,7 @@ import { runCommand } from './cli/run';
 import { specCommand } from './cli/spec';
 import { startCommand } from './cli/start';
 import { stateCommand } from './cli/state';
-import { closeLogging, configureLogging, formatText, log, logOptions } from './logging';
+import { closeLogging, configureLogging, formatText, log, logOptions, trace } from './logging';
 
 export const VERSION = '0.1.0';
 
@@ -48,6 +48,7 @@ export function normalizeArgv(args: string[]): string[] {
 let commandName = '';
 
 export async function main(args: string[]): Promise<number> {
+  trace('timing', 'main');
   const parser = yargs(normalizeArgv(args))
     .scriptName('berth-runtime')
     // runc's flags include --no-pivot, --no-new-keyring, ...: names, not negations.
@@ -82,6 +83,7 @@ export async function main(args: string[]): Promise<number> {
     });
   try {
     await parser.parseAsync();
+    trace('timing', 'done');
     await closeLogging();
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { createContainer } from '../container/create';
 import { deleteContainer } from '../container/delete';
 import { startContainer } from '../container/start';
-import { log } from '../logging';
+import { log, trace } from '../logging';
 import { createFlags, preservedFds, type CreateArgs } from './create';
 import type { GlobalArgs } from './global';
 import { checkSystemdCgroup } from './systemd';
@@ -57,8 +57,10 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       destroyQuietly(argv.root, argv.id);
       throw err;
     }
+    trace('timing', 'run: started');
     if (argv.detach) return;
     const status = await exited;
+    trace('timing', 'run: container exited');
     for (const [sig, h] of handlers) process.off(sig, h);
     if (!argv.keep) {
       try {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { BasicCgroupManager, resolveCgroupPath } from '../cgroups/basic';
 import type { CgroupManager } from '../cgroups/manager';
 import { containerExists, InvalidArgumentError } from '../errors';
-import { log } from '../logging';
+import { log, trace } from '../logging';
 import { buildCreatePlan, idMapText, SyncPoint } from '../plan/create-plan';
 import { planNamespaces } from '../plan/namespaces';
 import { runHooks } from '../process/hooks';
@@ -40,8 +40,10 @@ export interface Created {
 }
 
 export async function createContainer(opts: CreateOptions): Promise<Created> {
+  trace('timing', 'create: begin');
   validateId(opts.id);
   const { spec, bundle, rootfs } = loadSpec(opts.bundle);
+  trace('timing', 'create: spec loaded and validated');
   const process_ = spec.process!;
   if (opts.consoleSocket && !process_.terminal) {
     throw new InvalidArgumentError('cannot use console socket if runc will not detach or allocate tty');
@@ -83,6 +85,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       rootless,
     });
 
+    trace('timing', 'create: plan built');
     const state: ContainerState = {
       id: opts.id,
       bundle,
@@ -108,6 +111,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         state.pidStartTime = processStartTime(pid);
       },
       onSync: (name, pid) => {
+        trace('timing', `create: sync ${name}`);
         switch (name) {
           case SyncPoint.Setup:
             if (ns.newUser) writeIdMaps(pid, spec.linux!, rootless);
@@ -135,6 +139,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     } finally {
       consoleConn?.destroy();
     }
+    trace('timing', 'create: init waits on the fifo');
     // The init closed the sync socket at WAIT_FIFO; with waitForInit it may also have run and exited since.
     log.debug('container created', { id: opts.id, pid: state.pid });
     return { container, exited: running.exited };

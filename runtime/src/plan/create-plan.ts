@@ -3,6 +3,7 @@
  * of runc's nsexec.c and standard_init_linux.go. This file is the place to
  * read to know what berth-runtime does to make a container.
  */
+import * as fs from 'node:fs';
 import type { CgroupPaths } from '../cgroups/manager';
 import { ConfigError } from '../errors';
 import { step, ForkMode, type Plan, type Step } from '../process/plan';
@@ -91,7 +92,12 @@ export function buildCreatePlan(input: CreatePlanInput): Plan {
   const resolver = new RootfsResolver(rootfs);
   const roTmpfs: string[] = [];
   if (ns.has('mount')) {
-    plan.push(step.mount('', '/', '', rootPropagation(linux.rootfsPropagation), '', 0, 'set the propagation of /'));
+    const propagation = rootPropagation(linux.rootfsPropagation);
+    plan.push(step.mount('', '/', '', propagation, '', 0, 'set the propagation of /'));
+    if (propagation & MS.SHARED) {
+      // pivot_root refuses a new root whose parent mount is shared (runc's rootfsParentMountPrivate).
+      plan.push(step.mount('', parentMountpoint(rootfs), '', MS.PRIVATE, '', 0, 'make the rootfs parent mount private'));
+    }
     plan.push(step.mount(rootfs, rootfs, '', MS.BIND | MS.REC, '', 0, 'bind the rootfs onto itself'));
     const mounts = (spec.mounts ?? []).map((m) => {
       // A read-only tmpfs is mounted writable and made read-only at the end (runc),
@@ -176,4 +182,15 @@ function seccompStep(s: SeccompLoad): Step {
 /** The uid/gid map text for /proc/<pid>/{uid,gid}_map. */
 export function idMapText(maps: readonly { containerID: number; hostID: number; size: number }[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+/** The mountpoint that holds path (the longest mountpoint that is a prefix of it), from mountinfo. */
+export function parentMountpoint(p: string, mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8')): string {
+  let best = '/';
+  for (const line of mountinfo.split('\n')) {
+    const mp = line.split(' ')[4]?.replace(/\\040/g, ' ');
+    if (!mp || mp === p) continue;
+    if ((p.startsWith(mp + '/') || mp === '/') && mp.length > best.length) best = mp;
+  }
+  return best;
 }

@@ -27,7 +27,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { InternalError } from '../../../proto/src/errdefs';
 import { SyscallError } from '../errors';
-import { log } from '../logging';
+import { log, trace } from '../logging';
 import { encodePlan, type Plan } from './plan';
 
 type StdioEntry = IOType | 'ipc' | Stream | number | null | undefined;
@@ -103,10 +103,12 @@ export function runPlan(opts: RunPlanOptions): RunningPlan {
   for (const e of extra) stdio.push(e);
   stdio.push('pipe', 'pipe', 'pipe'); // plan, sync (a socketpair in libuv), log
 
+  trace('timing', 'spawn berth-nsexec');
   const child = spawn(nativeBinary(), ['init', String(layout.plan), String(layout.sync), String(layout.log)], {
     stdio,
     argv0: 'berth-nsexec',
   });
+  trace('timing', 'spawned');
   const planPipe = child.stdio[layout.plan] as Writable;
   const sync = child.stdio[layout.sync] as Socket;
   const logs = child.stdio[layout.log] as Readable;

@@ -1,0 +1,57 @@
+/**
+ * Measuring commands side by side: each round runs every variant once, in
+ * turn, so that background load hits all of them alike; medians and ratios
+ * are reported, never single runs.
+ */
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+
+export interface Variant {
+  name: string;
+  cmd: string[];
+  /** Run before each measured run (not timed), e.g. to remove a leftover. */
+  before?: () => void;
+  after?: () => void;
+  opts?: SpawnSyncOptions;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Wall-clock milliseconds of each run of each variant, interleaved. */
+export function measure(variants: Variant[], rounds: number, warmup = 2): Map<string, number[]> {
+  const out = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  for (let r = -warmup; r < rounds; r++) {
+    for (const v of variants) {
+      v.before?.();
+      const t0 = process.hrtime.bigint();
+      const res = spawnSync(v.cmd[0], v.cmd.slice(1), { stdio: 'ignore', ...v.opts });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      v.after?.();
+      if (res.status !== 0) throw new Error(`${v.name}: ${v.cmd.join(' ')} exited ${res.status}`);
+      if (r >= 0) out.get(v.name)!.push(ms);
+    }
+  }
+  return out;
+}
+
+export function report(title: string, results: Map<string, number[]>, baseline: string): void {
+  const base = median(results.get(baseline)!);
+  process.stdout.write(`\n${title}\n`);
+  process.stdout.write(`${'variant'.padEnd(34)} ${'median ms'.padStart(10)} ${'min'.padStart(8)} ${'max'.padStart(8)} ${`÷ ${baseline}`.padStart(14)}\n`);
+  for (const [name, xs] of results) {
+    const m = median(xs);
+    process.stdout.write(
+      `${name.padEnd(34)} ${m.toFixed(1).padStart(10)} ${Math.min(...xs).toFixed(1).padStart(8)} ${Math.max(...xs).toFixed(1).padStart(8)} ${(m / base).toFixed(2).padStart(14)}\n`,
+    );
+  }
+}
+
+/** Peak resident set (VmHWM, KiB) of a command, from GNU time. */
+export function peakRssKiB(cmd: string[], opts: SpawnSyncOptions = {}): number {
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...cmd], { encoding: 'utf8', ...opts, stdio: ['ignore', 'ignore', 'pipe'] });
+  const last = String(r.stderr).trim().split('\n').pop()!;
+  return Number(last);
+}
