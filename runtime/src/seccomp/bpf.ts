@@ -219,7 +219,7 @@ export interface RunResult {
  * would (little-endian loads). Call checkProgram first: this assumes a
  * well-formed program and throws only on what a check cannot rule out.
  */
-export function runProgram(insns: readonly Insn[], data: SeccompData | Buffer): RunResult {
+export function runProgram(insns: readonly Insn[], data: SeccompData | Buffer, onStep?: (pc: number) => void): RunResult {
   const mem = Buffer.isBuffer(data) ? data : encodeSeccompData(data);
   const M = new Uint32Array(BPF_MEMWORDS);
   let A = 0;
@@ -229,6 +229,7 @@ export function runProgram(insns: readonly Insn[], data: SeccompData | Buffer): 
   for (;;) {
     const i = insns[pc];
     if (!i) throw new Error(`BPF program ran off its end at ${pc}`);
+    onStep?.(pc);
     steps++;
     pc++;
     switch (cls(i.code)) {

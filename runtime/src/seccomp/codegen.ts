@@ -141,7 +141,7 @@ function emitCondition(asm: Assembler, c: Condition, bits: 32 | 64, fail: Label)
       case 'LE': asm.jump(BPF.JGT, LO(v), fail, pass); break;
       case 'MASKED_EQ':
         asm.and(LO(v));
-        asm.jump(BPF.JEQ, LO(c.valueTwo), pass, fail);
+        asm.jump(BPF.JEQ, LO(c.valueTwo & v), pass, fail);
         break;
     }
     asm.place(pass);
@@ -184,8 +184,9 @@ function emitCondition(asm: Assembler, c: Condition, bits: 32 | 64, fail: Label)
       break;
     }
     case 'MASKED_EQ': {
+      // libseccomp compares (arg & mask) with (value & mask): bits outside the mask never count.
       const mask = v;
-      const want = c.valueTwo;
+      const want = c.valueTwo & mask;
       if (HI(mask) !== 0) {
         asm.load(hi);
         asm.and(HI(mask));

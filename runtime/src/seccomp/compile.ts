@@ -190,12 +190,14 @@ function nodes(conds: Condition[], bits: 32 | 64): Node[] {
   const out: Node[] = [];
   for (const c of [...conds].sort((a, b) => a.arg - b.arg)) {
     const masked = c.op === 'MASKED_EQ';
-    const datum = masked ? c.valueTwo : c.value;
+    const datum = masked ? c.valueTwo & c.value : c.value;
     const mask = masked ? c.value : 0xffff_ffff_ffff_ffffn;
     const words = bits === 64 ? [true, false] : [false];
     for (const high of words) {
       const w = (v: bigint): number => Number(high ? (v >> 32n) & 0xffffffffn : v & 0xffffffffn);
-      out.push({ prio: c.arg * 2 + (high ? 1 : 0), opPrio: OP_PRIORITY[c.op], op: NORMALISED[c.op], opOrig: c.op, datum: w(datum), mask: w(mask) });
+      // The high-word node of a range comparison is a GT whatever the operator; the low word carries it.
+      const op = high && ['GT', 'GE', 'LT', 'LE'].includes(c.op) ? 'GT' : NORMALISED[c.op];
+      out.push({ prio: c.arg * 2 + (high ? 1 : 0), opPrio: OP_PRIORITY[c.op], op, opOrig: c.op, datum: w(datum), mask: w(mask) });
     }
   }
   return out;
@@ -363,7 +365,12 @@ function buildBlock(auditArch: number, members: ArchName[], rules: ProfileRule[]
   const perNr = new Map<number, { bits: 32 | 64; name: string; rules: ArgRule[]; uncond?: number }>();
   for (const arch of members) {
     for (const r of rules) {
-      for (const { nr, conds } of resolveRule(arch, r)) {
+      for (const resolved of resolveRule(arch, r)) {
+        const nr = resolved.nr;
+        // libseccomp drops a MASKED_EQ whose mask is zero in the ABI's word size (it always holds);
+        // a rule left without conditions is unconditional.
+        const wordMask = ARCHES[arch].bits === 64 ? 0xffff_ffff_ffff_ffffn : 0xffff_ffffn;
+        const conds = resolved.conds.filter((c) => !(c.op === 'MASKED_EQ' && (c.value & wordMask) === 0n));
         let e = perNr.get(nr);
         if (!e) perNr.set(nr, (e = { bits: ARCHES[arch].bits, name: r.name, rules: [] }));
         if (conds.length === 0) e.uncond ??= r.action;
