@@ -108,6 +108,7 @@ const size = (code: number): number => code & 0x18;
 const mode = (code: number): number => code & 0xe0;
 const op = (code: number): number => code & 0xf0;
 const src = (code: number): number => code & 0x08;
+const rval = (code: number): number => code & 0x18;
 
 /**
  * Checks a program as the kernel does before accepting it for seccomp: length,
@@ -300,7 +301,7 @@ export function runProgram(insns: readonly Insn[], data: SeccompData | Buffer, o
         break;
       }
       case BPF.RET:
-        return { ret: (src(i.code) === BPF.K ? i.k : A) >>> 0, steps };
+        return { ret: (rval(i.code) === BPF.A ? A : i.k) >>> 0, steps };
       case BPF.MISC:
         if (i.code === (BPF.MISC | BPF.TAX)) X = A;
         else A = X;
@@ -360,7 +361,7 @@ export function disassemble(insns: readonly Insn[]): string {
           text = `${names[op(i.code)] ?? 'j?'} ${src(i.code) === BPF.X ? 'X' : hex(i.k)} true:${t} false:${f}`;
           break;
         }
-        case BPF.RET: text = src(i.code) === BPF.K ? `ret ${describeAction(i.k)}` : 'ret A'; break;
+        case BPF.RET: text = rval(i.code) === BPF.A ? 'ret A' : `ret ${describeAction(i.k)}`; break;
         default: text = i.code === (BPF.MISC | BPF.TAX) ? 'tax' : 'txa';
       }
       return `${at}: ${text}`;

@@ -228,7 +228,7 @@ d(title, () => {
     for (let seed = 1; seed <= seeds; seed++) {
       const r = rng(seed);
       const arches = archSets[seed % archSets.length];
-      const cfg = randomProfile(r, arches, false);
+      const cfg = randomProfile(r, arches, process.env.BERTH_SECCOMP_CONFLICTS === "1");
       const abis: ArchName[] = ['x86_64', 'x86', 'x32'];
       let res;
       try {
