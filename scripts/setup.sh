@@ -16,6 +16,7 @@ iproute2
 procps
 btrfs-progs
 docker-registry
+libseccomp-dev
 "
 
 missing=""
