@@ -67,8 +67,11 @@ function generate(abi) {
   const macros = cpp(['-dM', ...abi.cpp], include);
   const names = new Map(); // syscall name -> macro
   for (const line of macros.split('\n')) {
-    const m = /^#define (__NR_|__ARM_NR_)(\w+)\s/.exec(line);
+    const m = /^#define (__NR_|__ARM_NR_)(\w+)\s+(.*)$/.exec(line);
     if (!m) continue;
+    // A name defined as another syscall's macro is a libc-level alias (arm's sync_file_range2 for
+    // arm_sync_file_range): the kernel and libseccomp know the syscall by its own name only.
+    if (/^(__NR_|__ARM_NR_)\w+$/.test(m[3].trim())) continue;
     if (m[1] === '__ARM_NR_' && abi.extraPrefix !== '__ARM_NR_') continue;
     if (NOT_SYSCALLS.has(m[2])) continue;
     if (m[1] === '__NR_' || !names.has(m[2])) names.set(m[2], m[1] + m[2]);

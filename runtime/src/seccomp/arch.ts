@@ -124,14 +124,15 @@ export const IPC_SUBCALLS: Readonly<Record<string, number>> = {
   shmctl: 24,
 };
 
+const TABLES = new Map<ArchName, ReadonlyMap<string, number>>(Object.values(ARCHES).map((a) => [a.name, new Map(Object.entries(a.syscalls))]));
+const ALL_NAMES = new Set<string>([...Object.keys(SOCKETCALL_SUBCALLS), ...Object.keys(IPC_SUBCALLS), ...[...TABLES.values()].flatMap((t) => [...t.keys()])]);
+
 /** True if some supported architecture knows the name (libseccomp resolves such names to pseudo numbers). */
 export function isKnownSyscall(name: string): boolean {
-  if (name in SOCKETCALL_SUBCALLS || name in IPC_SUBCALLS) return true;
-  return Object.values(ARCHES).some((a) => Object.prototype.hasOwnProperty.call(a.syscalls, name));
+  return ALL_NAMES.has(name);
 }
 
 /** The syscall number of `name` on `arch`, or undefined. */
 export function syscallNumber(arch: ArchName, name: string): number | undefined {
-  const t = ARCHES[arch].syscalls;
-  return Object.prototype.hasOwnProperty.call(t, name) ? t[name] : undefined;
+  return TABLES.get(arch)!.get(name);
 }

@@ -331,21 +331,19 @@ function archFromOciChecked(name: string): ArchName {
 }
 
 /** The syscall numbers a rule becomes on one ABI (libseccomp arch_syscall_translate + abi_rule_add). */
-function resolveRule(arch: ArchName, r: ProfileRule): { nr: number; conds: Condition[] }[] {
+function resolveRule(arch: ArchName, r: ProfileRule, out: { nr: number; conds: Condition[] }[]): void {
   const def = ARCHES[arch];
-  const out: { nr: number; conds: Condition[] }[] = [];
-  const mux = (subcalls: Readonly<Record<string, number>>, muxNr: number | undefined): boolean => {
-    if (muxNr === undefined || !(r.name in subcalls)) return false;
-    const sub: Condition = { arg: 0, op: 'EQ', value: BigInt(subcalls[r.name]), valueTwo: 0n };
-    out.push({ nr: muxNr, conds: [sub, ...r.conds.filter((c) => c.arg !== 0)] });
-    const direct = syscallNumber(arch, r.name);
-    if (direct !== undefined) out.push({ nr: direct, conds: r.conds });
-    return true;
-  };
-  if (mux(SOCKETCALL_SUBCALLS, def.socketcall) || mux(IPC_SUBCALLS, def.ipc)) return out;
-  const nr = syscallNumber(arch, r.name);
-  if (nr !== undefined) out.push({ nr, conds: r.conds });
-  return out;
+  const direct = syscallNumber(arch, r.name);
+  // i386: socket and SysV IPC calls also go through socketcall(2)/ipc(2), arg0 = the sub-call.
+  let muxNr: number | undefined;
+  let sub: number | undefined;
+  if (def.socketcall !== undefined && (sub = SOCKETCALL_SUBCALLS[r.name]) !== undefined) muxNr = def.socketcall;
+  else if (def.ipc !== undefined && (sub = IPC_SUBCALLS[r.name]) !== undefined) muxNr = def.ipc;
+  if (muxNr !== undefined && sub !== undefined) {
+    const subCond: Condition = { arg: 0, op: 'EQ', value: BigInt(sub), valueTwo: 0n };
+    out.push({ nr: muxNr, conds: [subCond, ...r.conds.filter((c) => c.arg !== 0)] });
+  }
+  if (direct !== undefined) out.push({ nr: direct, conds: r.conds });
 }
 
 /** The highest syscall number the profile names on an ABI, as runc's patchbpf findLastSyscalls computes it. */
@@ -364,13 +362,15 @@ function buildBlock(auditArch: number, members: ArchName[], rules: ProfileRule[]
   // Collect the rules per syscall number; numbers of x86_64 and x32 never collide.
   const perNr = new Map<number, { bits: 32 | 64; name: string; rules: ArgRule[]; uncond?: number }>();
   for (const arch of members) {
+    const wordMask = ARCHES[arch].bits === 64 ? 0xffff_ffff_ffff_ffffn : 0xffff_ffffn;
+    const resolved: { nr: number; conds: Condition[] }[] = [];
     for (const r of rules) {
-      for (const resolved of resolveRule(arch, r)) {
-        const nr = resolved.nr;
+      resolved.length = 0;
+      resolveRule(arch, r, resolved);
+      for (const { nr, conds: all } of resolved) {
         // libseccomp drops a MASKED_EQ whose mask is zero in the ABI's word size (it always holds);
         // a rule left without conditions is unconditional.
-        const wordMask = ARCHES[arch].bits === 64 ? 0xffff_ffff_ffff_ffffn : 0xffff_ffffn;
-        const conds = resolved.conds.filter((c) => !(c.op === 'MASKED_EQ' && (c.value & wordMask) === 0n));
+        const conds = all.length === 0 ? all : all.filter((c) => !(c.op === 'MASKED_EQ' && (c.value & wordMask) === 0n));
         let e = perNr.get(nr);
         if (!e) perNr.set(nr, (e = { bits: ARCHES[arch].bits, name: r.name, rules: [] }));
         if (conds.length === 0) e.uncond ??= r.action;

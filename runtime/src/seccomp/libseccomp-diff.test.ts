@@ -122,7 +122,7 @@ const ACTIONS = [
 const OPS = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ'];
 // Values around the 32-bit boundary and small ones, where hi/lo comparisons go wrong first.
 const VALUES = [0, 1, 2, 7, 40, 0xff, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x100000000, 0x100000001, 0x1ffffffff, 0x7e020000, 2 ** 52 + 3];
-const NAMES = ['mkdir', 'read', 'write', 'openat', 'personality', 'clone', 'socket', 'connect', 'semop', 'shmget', 'ioctl', 'mmap', 'kill', 'getpid', 'epoll_ctl_old', 'arch_prctl', 'sendmsg'];
+const NAMES = ['mkdir', 'mkdirat', 'read', 'write', 'openat', 'personality', 'clone', 'socket', 'connect', 'semop', 'shmget', 'ioctl', 'mmap', 'kill', 'getpid', 'epoll_ctl_old', 'arch_prctl', 'sendmsg', 'cacheflush', 'set_tls', 'sync_file_range2'];
 
 /**
  * A random profile. With `conflicts` false, all conditional rules of one
@@ -219,17 +219,25 @@ d(title, () => {
     expect(compared).toBe(probes.length);
   });
 
-  test('random profiles: all actions, all operators, boundary values, x86_64 + i386 + x32', () => {
+  test('random profiles: all actions, all operators, boundary values, x86_64, i386, x32, aarch64, arm', () => {
     let compared = 0;
     let skipped = 0;
-    const archSets = [[], ['SCMP_ARCH_X86_64'], ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X32'], ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']];
+    const archSets = [
+      [],
+      ['SCMP_ARCH_X86_64'],
+      ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+      ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X32'],
+      ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      // libseccomp builds foreign-ABI blocks on this host too, so aarch64 and arm are compared as well.
+      ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
+    ];
     const seeds = Number(process.env.BERTH_SECCOMP_SEEDS ?? 250);
     let conflicts = 0;
     for (let seed = 1; seed <= seeds; seed++) {
       const r = rng(seed);
       const arches = archSets[seed % archSets.length];
       const cfg = randomProfile(r, arches, process.env.BERTH_SECCOMP_CONFLICTS === "1");
-      const abis: ArchName[] = ['x86_64', 'x86', 'x32'];
+      const abis: ArchName[] = ['x86_64', 'x86', 'x32', 'aarch64', 'arm'];
       let res;
       try {
         res = compare(ref, cfg, probesFor(cfg, abis));

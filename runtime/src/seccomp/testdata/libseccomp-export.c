@@ -18,6 +18,9 @@
  *
  * Second mode, `libseccomp-export resolve`: lines "TOKEN NAME" in, the
  * number seccomp_syscall_resolve_name_arch gives out (one per line).
+ *
+ * Third mode, `libseccomp-export bench N`: the same script run N times (the
+ * export going to /dev/null); prints each run's time in nanoseconds.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
 
 static void die(int line, const char *what, int rc)
 {
@@ -41,19 +47,16 @@ static int resolve_mode(void)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static void run_script(FILE *in, int out_fd)
 {
-	if (argc == 2 && strcmp(argv[1], "resolve") == 0)
-		return resolve_mode();
-
 	scmp_filter_ctx ctx = NULL;
 	char cmd[32];
 	int line = 0;
-	while (scanf("%31s", cmd) == 1) {
+	while (fscanf(in, "%31s", cmd) == 1) {
 		line++;
 		if (strcmp(cmd, "default") == 0) {
 			unsigned long act;
-			if (scanf("%lu", &act) != 1)
+			if (fscanf(in, "%lu", &act) != 1)
 				die(line, "default", EINVAL);
 			ctx = seccomp_init((uint32_t)act);
 			if (!ctx)
@@ -64,14 +67,14 @@ int main(int argc, char **argv)
 			die(line, "no default action yet", EINVAL);
 		if (strcmp(cmd, "arch") == 0) {
 			unsigned long token;
-			if (scanf("%lu", &token) != 1)
+			if (fscanf(in, "%lu", &token) != 1)
 				die(line, "arch", EINVAL);
 			int rc = seccomp_arch_add(ctx, (uint32_t)token);
 			if (rc < 0 && rc != -EEXIST)
 				die(line, "seccomp_arch_add", rc);
 		} else if (strcmp(cmd, "optimize") == 0) {
 			unsigned long level;
-			if (scanf("%lu", &level) != 1)
+			if (fscanf(in, "%lu", &level) != 1)
 				die(line, "optimize", EINVAL);
 			int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, (uint32_t)level);
 			if (rc < 0)
@@ -80,18 +83,19 @@ int main(int argc, char **argv)
 			unsigned long act, n;
 			char name[128];
 			struct scmp_arg_cmp conds[6];
-			if (scanf("%lu %127s %lu", &act, name, &n) != 3 || n > 6)
+			if (fscanf(in, "%lu %127s %lu", &act, name, &n) != 3 || n > 6)
 				die(line, "rule", EINVAL);
 			for (unsigned long i = 0; i < n; i++) {
 				unsigned long arg, op;
 				uint64_t a, b;
-				if (scanf("%lu %lu %" SCNu64 " %" SCNu64, &arg, &op, &a, &b) != 4)
+				if (fscanf(in, "%lu %lu %" SCNu64 " %" SCNu64, &arg, &op, &a, &b) != 4)
 					die(line, "condition", EINVAL);
 				conds[i] = (struct scmp_arg_cmp){ .arg = (unsigned)arg, .op = (enum scmp_compare)op, .datum_a = a, .datum_b = b };
 			}
 			int nr = seccomp_syscall_resolve_name(name);
 			if (nr == __NR_SCMP_ERROR) {
-				fprintf(stderr, "unknown syscall %s ignored\n", name);
+				if (out_fd == 1)
+					fprintf(stderr, "unknown syscall %s ignored\n", name);
 				continue;
 			}
 			int rc = seccomp_rule_add_array(ctx, (uint32_t)act, nr, (unsigned)n, conds);
@@ -99,7 +103,7 @@ int main(int argc, char **argv)
 				die(line, name, rc);
 		} else if (strcmp(cmd, "export") == 0) {
 			fflush(stdout);
-			int rc = seccomp_export_bpf(ctx, 1);
+			int rc = seccomp_export_bpf(ctx, out_fd);
 			if (rc < 0)
 				die(line, "seccomp_export_bpf", rc);
 		} else {
@@ -107,5 +111,39 @@ int main(int argc, char **argv)
 		}
 	}
 	seccomp_release(ctx);
+}
+
+static int bench_mode(int n)
+{
+	/* Read the script once, then build and export from memory n times. */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	int c;
+	while ((c = getchar()) != EOF)
+		fputc(c, mem);
+	fclose(mem);
+	int null_fd = open("/dev/null", O_WRONLY);
+	for (int i = 0; i < n; i++) {
+		struct timespec t0, t1;
+		FILE *in = fmemopen(buf, len, "r");
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		run_script(in, null_fd);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		fclose(in);
+		printf("%lld\n", (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+	}
+	close(null_fd);
+	free(buf);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "resolve") == 0)
+		return resolve_mode();
+	if (argc == 3 && strcmp(argv[1], "bench") == 0)
+		return bench_mode(atoi(argv[2]));
+	run_script(stdin, 1);
 	return 0;
 }

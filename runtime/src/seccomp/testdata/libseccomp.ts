@@ -89,6 +89,12 @@ export class LibseccompReference {
     return r.stdout;
   }
 
+  /** Times libseccomp building and exporting the profile `runs` times (in-process, no spawn cost); ns per run. */
+  bench(cfg: LinuxSeccomp, runs: number, opts: { optimize?: number } = {}): number[] {
+    const out = execFileSync(this.binary, ['bench', String(runs)], { input: this.script(cfg, opts), encoding: 'utf8' });
+    return out.trim().split('\n').map(Number);
+  }
+
   /** seccomp_syscall_resolve_name_arch for many names at once (negative = pseudo/unknown). */
   resolve(arch: ArchName, names: string[]): Map<string, number> {
     const input = names.map((n) => `${SCMP_ARCH_TOKEN[arch]} ${n}`).join('\n') + '\n';
