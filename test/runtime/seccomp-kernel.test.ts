@@ -164,7 +164,8 @@ d(why ? `seccomp in the kernel — skipped: ${why}` : 'seccomp in the kernel', (
   });
 
   test('NOTIFY: the notify fd goes to the listener socket with the metadata; without a listener the syscall gets ENOSYS', async () => {
-    const cfg = allowAllBut('SCMP_ACT_NOTIFY', ['mkdir', 'mkdirat']);
+    // The runtime would connect to listenerPath; here fd 6 of berth-nsexec is our end of a socket pair.
+    const cfg: LinuxSeccomp = { ...allowAllBut('SCMP_ACT_NOTIFY', ['mkdir', 'mkdirat']), listenerPath: '/unused/by/this/test.sock' };
     const c = compileSeccomp(cfg);
     expect(c.needsListener).toBe(true);
     const r = await runPlan(nsexec, filtered(cfg, [BUSYBOX, 'mkdir', join(work, 'notified')], 6, 'berth-test-metadata'));

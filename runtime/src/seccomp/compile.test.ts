@@ -24,6 +24,7 @@ function runOpts(cfg: LinuxSeccomp, arch: number, sysno: number, args: (bigint |
 describe('actions, flags and bad input', () => {
   const base = (action: string, errnoRet?: number): LinuxSeccomp => ({
     defaultAction: 'SCMP_ACT_ALLOW',
+    listenerPath: '/run/agent.sock',
     syscalls: [{ names: ['mkdir'], action, errnoRet }],
   });
   test.each([
@@ -71,6 +72,7 @@ describe('actions, flags and bad input', () => {
     [{ defaultAction: '' , syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] }, /is not a valid action/],
     [{ defaultAction: 'SCMP_ACT_NOTIFY' }, /cannot be used as default action/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['write'], action: 'SCMP_ACT_NOTIFY' }] }, /cannot be used for the write syscall/],
+    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_SOMETIMES' }] }, /SCMP_ACT_SOMETIMES is not a valid action/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_ABOUT' }] }] }, /SCMP_CMP_ABOUT is not a valid operator/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }] }, /argument index 6 is out of range/],

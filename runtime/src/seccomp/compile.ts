@@ -296,6 +296,8 @@ export function compileSeccomp(cfg: LinuxSeccomp, opts: CompileOptions = {}): Co
       else rules.push({ name, action, conds });
     }
   }
+  // Without a listener every notified syscall would just fail (ENOSYS): refuse the profile instead.
+  if (needsListener && !cfg.listenerPath) invalid('SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath (the socket that receives the notify fd)');
   if (needsListener) flags |= SECCOMP_FILTER_FLAG.NEW_LISTENER;
   if (flags & SECCOMP_FILTER_FLAG.WAIT_KILLABLE_RECV && !needsListener) invalid('SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a SCMP_ACT_NOTIFY rule');
   // The kernel refuses TSYNC with NEW_LISTENER unless TSYNC_ESRCH is set too (libseccomp sets it).
