@@ -79,13 +79,14 @@ export class Assembler {
     }
     this.sharedRets.clear();
     const items = this.items;
-    const addr = new Map<Label, number>();
+    // Labels are small consecutive integers: an array maps them to addresses (-1: never placed).
+    const addr = new Int32Array(this.nextLabel).fill(-1);
     const sizeOf = (it: Item): number => (it.t === 'label' ? 0 : it.t === 'jmp' ? 1 + (it.farT ? 1 : 0) + (it.farF ? 1 : 0) : 1);
     for (let round = 0; ; round++) {
       if (round > 64) throw new Error('BPF layout did not converge');
       let pc = 0;
       for (const it of items) {
-        if (it.t === 'label') addr.set(it.id, pc);
+        if (it.t === 'label') addr[it.id] = pc;
         pc += sizeOf(it);
       }
       let changed = false;
@@ -128,13 +129,13 @@ export class Assembler {
     return out;
   }
 
-  private target(addr: Map<Label, number>, l: Label): number {
-    const a = addr.get(l);
-    if (a === undefined) throw new Error(`BPF label ${l} was never placed`);
+  private target(addr: Int32Array, l: Label): number {
+    const a = addr[l];
+    if (a === undefined || a < 0) throw new Error(`BPF label ${l} was never placed`);
     return a;
   }
 
-  private trampoline(addr: Map<Label, number>, l: Label, at: number): Insn {
+  private trampoline(addr: Int32Array, l: Label, at: number): Insn {
     const k = this.retOf.get(l);
     if (k !== undefined) return stmt(BPF.RET | BPF.K, k);
     return stmt(BPF.JMP | BPF.JA, this.target(addr, l) - (at + 1));

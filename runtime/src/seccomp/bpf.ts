@@ -85,12 +85,19 @@ export const jump = (code: number, k: number, jt: number, jf: number): Insn => (
 /** Serialises instructions as the kernel reads them (struct sock_filter[], little-endian host). */
 export function encodeProgram(insns: readonly Insn[]): Buffer {
   const buf = Buffer.alloc(insns.length * 8);
-  insns.forEach((i, n) => {
-    buf.writeUInt16LE(i.code, n * 8);
-    buf.writeUInt8(i.jt, n * 8 + 2);
-    buf.writeUInt8(i.jf, n * 8 + 3);
-    buf.writeUInt32LE(i.k >>> 0, n * 8 + 4);
-  });
+  let o = 0;
+  for (const i of insns) {
+    const k = i.k >>> 0;
+    buf[o] = i.code & 0xff;
+    buf[o + 1] = i.code >>> 8;
+    buf[o + 2] = i.jt;
+    buf[o + 3] = i.jf;
+    buf[o + 4] = k & 0xff;
+    buf[o + 5] = (k >>> 8) & 0xff;
+    buf[o + 6] = (k >>> 16) & 0xff;
+    buf[o + 7] = k >>> 24;
+    o += 8;
+  }
   return buf;
 }
 

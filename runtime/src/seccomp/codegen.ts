@@ -88,20 +88,21 @@ export function generateProgram(blocks: ArchBlock[], badArchAction: number): Ins
   return asm.finish();
 }
 
-function emitTree(asm: Assembler, segs: Interval[]): void {
-  if (segs.length === 1) {
-    emitDecision(asm, segs[0].decision);
+/** Emits the binary search over segs[from, to). */
+function emitTree(asm: Assembler, segs: Interval[], from = 0, to = segs.length): void {
+  if (to - from === 1) {
+    emitDecision(asm, segs[from].decision);
     return;
   }
-  const mid = segs.length >> 1;
+  const mid = (from + to) >> 1;
   const left = asm.label();
   const right = asm.label();
   // A still holds nr here: every leaf that loads an argument ends in `ret`.
   asm.jump(BPF.JGE, segs[mid].lo, right, left);
   asm.place(left);
-  emitTree(asm, segs.slice(0, mid));
+  emitTree(asm, segs, from, mid);
   asm.place(right);
-  emitTree(asm, segs.slice(mid));
+  emitTree(asm, segs, mid, to);
 }
 
 function emitDecision(asm: Assembler, d: Decision): void {

@@ -278,6 +278,9 @@ export function compileSeccomp(cfg: LinuxSeccomp, opts: CompileOptions = {}): Co
   for (const [i, group] of (cfg.syscalls ?? []).entries()) {
     const action = actionValue(group.action, group.errnoRet, `syscalls[${i}].errnoRet`);
     const conds = (group.args ?? []).map((a) => parseCondition(a, (group.names ?? []).join(',')));
+    // Two conditions on one argument: runc adds each condition as a rule of its own.
+    const seen = new Set<number>();
+    const split = conds.some((c) => seen.size === seen.add(c.arg).size);
     for (const name of group.names ?? []) {
       if (!name) invalid(`syscalls[${i}]: empty string is not a valid syscall`);
       if (action === SECCOMP_RET.USER_NOTIF) {
@@ -290,9 +293,7 @@ export function compileSeccomp(cfg: LinuxSeccomp, opts: CompileOptions = {}): Co
         ignored.add(name);
         continue;
       }
-      const counts = new Map<number, number>();
-      for (const c of conds) counts.set(c.arg, (counts.get(c.arg) ?? 0) + 1);
-      if ([...counts.values()].some((n) => n > 1)) for (const c of conds) rules.push({ name, action, conds: [c] });
+      if (split) for (const c of conds) rules.push({ name, action, conds: [c] });
       else rules.push({ name, action, conds });
     }
   }
@@ -382,7 +383,8 @@ function buildBlock(auditArch: number, members: ArchName[], rules: ProfileRule[]
   }
   let intervals: Interval[] = [];
   let next = 0;
-  for (const nr of [...perNr.keys()].sort((a, b) => a - b)) {
+  // A typed array sorts numerically without a comparator call per step.
+  for (const nr of Uint32Array.from(perNr.keys()).sort()) {
     const e = perNr.get(nr)!;
     if (nr > next) intervals.push({ lo: next, hi: nr - 1, decision: { kind: 'ret', action: defaultAction } });
     let decision: Decision;
@@ -412,18 +414,25 @@ function buildBlock(auditArch: number, members: ArchName[], rules: ProfileRule[]
   return { auditArch, intervals };
 }
 
-/** Replaces the decision for [lo, hi] in a sorted, gap-free interval list. */
+/** Replaces the decision for [lo, hi] in a sorted, gap-free interval list (keeps it sorted, no re-sort). */
 function overlay(intervals: Interval[], lo: number, hi: number, decision: Decision): Interval[] {
   if (lo > hi) return intervals;
   const out: Interval[] = [];
+  let placed = false;
   for (const iv of intervals) {
-    if (iv.hi < lo || iv.lo > hi) {
+    if (iv.hi < lo) {
+      out.push(iv);
+      continue;
+    }
+    if (iv.lo > hi) {
+      if (!placed) out.push({ lo, hi, decision }), (placed = true);
       out.push(iv);
       continue;
     }
     if (iv.lo < lo) out.push({ lo: iv.lo, hi: lo - 1, decision: iv.decision });
+    if (!placed) out.push({ lo, hi, decision }), (placed = true);
     if (iv.hi > hi) out.push({ lo: hi + 1, hi: iv.hi, decision: iv.decision });
   }
-  out.push({ lo, hi, decision });
-  return out.sort((a, b) => a.lo - b.lo);
+  if (!placed) out.push({ lo, hi, decision });
+  return out;
 }
