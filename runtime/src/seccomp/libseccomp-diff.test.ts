@@ -13,10 +13,10 @@
  * run passes through one are counted and skipped, and the tests bound how many.
  */
 import { ArchName, ARCHES, syscallNumber } from './arch';
-import { Insn, checkProgram, decodeProgram, describeAction, runProgram, BPF } from './bpf';
+import { checkProgram, decodeProgram, describeAction, runProgram } from './bpf';
 import { compileSeccomp } from './compile';
 import { defaultSeccompProfile } from './default-profile';
-import { LibseccompReference, libseccompMissing } from './testdata/libseccomp';
+import { LibseccompReference, libseccompMissing, unsoundJumps } from './testdata/libseccomp';
 import type { LinuxSeccomp, LinuxSyscall } from '../spec/types';
 
 const missing = libseccompMissing();
@@ -33,43 +33,6 @@ function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/**
- * Instructions of a libseccomp program that compare an accumulator whose
- * contents depend on the path taken (libseccomp 2.5.4 sometimes skips a load
- * because it believes A already holds the word it needs): a forward dataflow
- * of "which word of seccomp_data (and mask) does A hold". A jump reached with
- * two different contents, or comparing the arch word outside the arch
- * dispatch, is unsound; inputs whose run passes through one are skipped.
- */
-function unsoundJumps(p: Insn[]): Set<number> {
-  const sources: Set<string>[] = p.map(() => new Set<string>());
-  sources[0].add('none');
-  const dispatch = new Set<number>();
-  // The dispatch: `ld [4]`, then `jeq AUDIT_ARCH` whose false branches lead to the next one (maybe via ja).
-  const land = (pc: number): number => {
-    while (p[pc].code === (BPF.JMP | BPF.JA)) pc = pc + 1 + p[pc].k;
-    return pc;
-  };
-  for (let pc = land(1); p[pc].code === (BPF.JMP | BPF.JEQ | BPF.K); pc = land(pc + 1 + p[pc].jf)) dispatch.add(pc);
-  const bad = new Set<number>();
-  for (let pc = 0; pc < p.length; pc++) {
-    const i = p[pc];
-    const incoming = sources[pc];
-    let out: Set<string>;
-    if (i.code === (BPF.LD | BPF.W | BPF.ABS)) out = new Set([`d${i.k}`]);
-    else if (i.code === (BPF.ALU | BPF.AND | BPF.K)) out = new Set([...incoming].map((s) => `${s}&${i.k}`));
-    else out = incoming;
-    if ((i.code & 0x07) === BPF.JMP) {
-      if ((i.code & 0xf0) !== BPF.JA && (incoming.size > 1 || (incoming.has('d4') && !dispatch.has(pc)))) bad.add(pc);
-      const targets = (i.code & 0xf0) === BPF.JA ? [pc + 1 + i.k] : [pc + 1 + i.jt, pc + 1 + i.jf];
-      for (const t of targets) for (const s of out) sources[t].add(s);
-    } else if ((i.code & 0x07) !== BPF.RET) {
-      for (const s of out) sources[pc + 1].add(s);
-    }
-  }
-  return bad;
 }
 
 interface Probe {

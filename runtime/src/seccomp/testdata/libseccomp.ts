@@ -8,7 +8,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArchName } from '../arch';
+import { ARCHES, ArchName } from '../arch';
+import { BPF, Insn } from '../bpf';
 import { SECCOMP_OPERATORS, actionValue } from '../compile';
 import type { LinuxSeccomp } from '../../spec/types';
 
@@ -101,4 +102,38 @@ export class LibseccompReference {
     const out = execFileSync(this.binary, ['resolve'], { input, encoding: 'utf8', maxBuffer: 16 << 20 }).trim().split('\n');
     return new Map(names.map((n, i) => [n, Number(out[i])]));
   }
+}
+
+const AUDIT_ARCHES = new Set(Object.values(ARCHES).map((a) => a.auditArch));
+
+/**
+ * Instructions of a libseccomp-made program that compare an accumulator whose
+ * contents depend on the path taken (libseccomp 2.5.4 sometimes skips a load
+ * because it believes A already holds the word it needs): a forward dataflow
+ * of "which word of seccomp_data (and mask) does A hold". A conditional jump
+ * reached with two different contents, or comparing the arch word with
+ * something that is not an AUDIT_ARCH value, is unsound; the tests skip the
+ * inputs whose run passes through one.
+ */
+export function unsoundJumps(p: Insn[]): Set<number> {
+  const sources: Set<string>[] = p.map(() => new Set<string>());
+  sources[0].add('none');
+  const bad = new Set<number>();
+  for (let pc = 0; pc < p.length; pc++) {
+    const i = p[pc];
+    const incoming = sources[pc];
+    let out: Set<string>;
+    if (i.code === (BPF.LD | BPF.W | BPF.ABS)) out = new Set([`d${i.k}`]);
+    else if (i.code === (BPF.ALU | BPF.AND | BPF.K)) out = new Set([...incoming].map((s) => `${s}&${i.k}`));
+    else out = incoming;
+    if ((i.code & 0x07) === BPF.JMP) {
+      const conditional = (i.code & 0xf0) !== BPF.JA;
+      if (conditional && (incoming.size > 1 || (incoming.has('d4') && !AUDIT_ARCHES.has(i.k)))) bad.add(pc);
+      const targets = conditional ? [pc + 1 + i.jt, pc + 1 + i.jf] : [pc + 1 + i.k];
+      for (const t of targets) for (const src of out) sources[t].add(src);
+    } else if ((i.code & 0x07) !== BPF.RET) {
+      for (const src of out) sources[pc + 1].add(src);
+    }
+  }
+  return bad;
 }
