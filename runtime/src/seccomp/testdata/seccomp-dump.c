@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <linux/filter.h>
-#include <linux/ptrace.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
