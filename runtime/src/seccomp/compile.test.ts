@@ -84,6 +84,9 @@ describe('actions, flags and bad input', () => {
     [{ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_S390X'] }, /SCMP_ARCH_S390X is not supported by berth/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_FAST'] }, /SECCOMP_FILTER_FLAG_FAST.*is not supported/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] }, /needs a SCMP_ACT_NOTIFY rule/],
+    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: 'read', action: 'SCMP_ACT_ERRNO' }] }, /syscalls\[0\].names must be a list/],
+    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: {} }, /syscalls must be a list/],
+    [{ defaultAction: 'SCMP_ACT_ALLOW', flags: 'SECCOMP_FILTER_FLAG_LOG' }, /flags must be a list/],
   ])('refuses %j', (cfg, msg) => {
     expect(() => compileSeccomp(cfg as LinuxSeccomp, { nativeArch: 'x86_64' })).toThrow(msg);
     try {

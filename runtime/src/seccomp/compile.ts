@@ -249,6 +249,7 @@ function orderRules(rules: ArgRule[], bits: 32 | 64, syscall: string): ArgRule[]
 }
 
 function parseFlags(cfg: LinuxSeccomp): number {
+  if (cfg.flags !== undefined && !Array.isArray(cfg.flags)) invalid('flags must be a list');
   let flags = 0;
   for (const f of cfg.flags ?? []) {
     const v = PROFILE_FLAGS[f];
@@ -275,7 +276,12 @@ export function compileSeccomp(cfg: LinuxSeccomp, opts: CompileOptions = {}): Co
   const rules: ProfileRule[] = [];
   const ignored = new Set<string>();
   let needsListener = false;
+  if (cfg.syscalls !== undefined && !Array.isArray(cfg.syscalls)) invalid('syscalls must be a list');
+  if (cfg.architectures !== undefined && !Array.isArray(cfg.architectures)) invalid('architectures must be a list');
   for (const [i, group] of (cfg.syscalls ?? []).entries()) {
+    if (!group || typeof group !== 'object') invalid(`syscalls[${i}] must be an object`);
+    if (!Array.isArray(group.names) || group.names.some((n) => typeof n !== 'string')) invalid(`syscalls[${i}].names must be a list of syscall names`);
+    if (group.args !== undefined && !Array.isArray(group.args)) invalid(`syscalls[${i}].args must be a list`);
     const action = actionValue(group.action, group.errnoRet, `syscalls[${i}].errnoRet`);
     const conds = (group.args ?? []).map((a) => parseCondition(a, (group.names ?? []).join(',')));
     // Two conditions on one argument: runc adds each condition as a rule of its own.
