@@ -12,6 +12,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Socket, createConnection } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { compileSeccomp } from '../../runtime/src/seccomp/compile';
 import { defaultSeccompProfile } from '../../runtime/src/seccomp/default-profile';
@@ -49,21 +50,21 @@ function collect(s: Readable | null | undefined, into: Buffer[]): Promise<void> 
   });
 }
 
-/** Runs `berth-nsexec init 3 4 5` on a plan; fd 6 is a socket for a seccomp listener. */
-async function runPlan(nsexec: string, plan: Plan): Promise<Outcome> {
-  const child = spawn(nsexec, ['init', '3', '4', '5'], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] });
+/** Runs `berth-nsexec init 3 4 5` on a plan; fd 6 is a socket for a seccomp listener (ours, or `listener`). */
+async function runPlan(nsexec: string, plan: Plan, listener?: Socket): Promise<Outcome> {
+  const child = spawn(nsexec, ['init', '3', '4', '5'], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', listener ?? 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const log: Buffer[] = [];
-  const listener: Buffer[] = [];
+  const received: Buffer[] = [];
   const stdio = child.stdio as unknown as (Readable & Writable)[];
-  const done = Promise.all([collect(stdio[1], out), collect(stdio[2], err), collect(stdio[5], log), collect(stdio[6], listener)]);
+  const done = Promise.all([collect(stdio[1], out), collect(stdio[2], err), collect(stdio[5], log), listener ? Promise.resolve() : collect(stdio[6], received)]);
   stdio[3].end(encodePlan(plan));
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
   // The sync socket stays open on our side; close it so nothing lingers.
   stdio[4].destroy();
   await done;
-  return { code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), log: Buffer.concat(log).toString(), listener: Buffer.concat(listener) };
+  return { code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), log: Buffer.concat(log).toString(), listener: Buffer.concat(received) };
 }
 
 function filtered(cfg: LinuxSeccomp, argv: string[], listenerFd: number | null = null, metadata = ''): Plan {
@@ -173,6 +174,38 @@ d(why ? `seccomp in the kernel — skipped: ${why}` : 'seccomp in the kernel', (
     expect(r.listener.toString()).toBe('berth-test-metadata');
     expect(r.stderr).toMatch(/Function not implemented/);
     expect(existsSync(join(work, 'notified'))).toBe(false);
+  });
+
+  test('NOTIFY end to end: a seccomp agent gets the notify fd and the metadata, and answers for the kernel', async () => {
+    const agentBin = join(work, 'seccomp-agent');
+    execFileSync('cc', ['-O2', '-Wall', '-o', agentBin, join(root, 'runtime/src/seccomp/testdata/seccomp-agent.c')], { stdio: 'pipe' });
+    const sock = join(work, 'agent.sock');
+    const EACCES = 13;
+    const agent = spawn(agentBin, [sock, String(EACCES)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const agentOut: Buffer[] = [];
+    const agentDone = collect(agent.stdout, agentOut);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        agent.stdout!.once('data', () => resolve());
+        agent.once('exit', () => reject(new Error('agent exited early')));
+      });
+      // The runtime's part: connect to listenerPath and hand the connected socket to berth-nsexec.
+      const conn = await new Promise<Socket>((resolve, reject) => {
+        const c = createConnection(sock, () => resolve(c));
+        c.once('error', reject);
+      });
+      const cfg: LinuxSeccomp = { ...allowAllBut('SCMP_ACT_NOTIFY', ['mkdir', 'mkdirat']), listenerPath: sock };
+      const r = await runPlan(nsexec, filtered(cfg, [BUSYBOX, 'mkdir', join(work, 'agent-denied')], 6, '{"ociVersion":"1.0.2","fds":["seccompFd"]}'), conn);
+      conn.destroy();
+      expect(r.stderr).toMatch(/Permission denied/);
+      expect(existsSync(join(work, 'agent-denied'))).toBe(false);
+      await agentDone;
+      const said = Buffer.concat(agentOut).toString();
+      expect(said).toContain('metadata {"ociVersion":"1.0.2","fds":["seccompFd"]}');
+      expect(said).toMatch(/notified nr (83|258)\b/); // mkdir or mkdirat on x86_64
+    } finally {
+      agent.kill('SIGKILL');
+    }
   });
 
   test('the kernel refuses nothing berth compiles: a 1000+ instruction filter with long jumps loads', async () => {
