@@ -17,6 +17,7 @@ procps
 btrfs-progs
 docker-registry
 time
+libseccomp-dev
 "
 
 missing=""

@@ -85,8 +85,9 @@ struct step {
 static int sync_fd = -1;
 static int log_fd = -1;
 static int fifo_fd = -1;             /* OPEN_FIFO → WAIT_FIFO */
-static char *sync_data;              /* the last SYNC reply (state JSON for hooks) */
-static uint32_t sync_len;
+#define SYNC_SLOTS 4
+static char *sync_data[SYNC_SLOTS];  /* SYNC replies by slot (state JSON for hooks, seccomp metadata) */
+static uint32_t sync_len[SYNC_SLOTS];
 static char exec_path[PATH_MAX];     /* LOOKUP → EXEC */
 static int current_step = -1;
 
@@ -310,9 +311,11 @@ static char **arg_list(const struct step *s, uint32_t i)
 
 /* ------------------------------------------------------------------ sync */
 
-/* Asks the runtime (SYNC) and keeps its reply: u32 length, then the bytes. */
-static void sync_ask(const char *name)
+/* Asks the runtime (SYNC) and keeps its reply (u32 length, then the bytes) in a slot. */
+static void sync_ask(const char *name, uint64_t slot)
 {
+	if (slot >= SYNC_SLOTS)
+		fail(EINVAL, "", "sync slot out of range");
 	char msg[512];
 	size_t n = (size_t)snprintf(msg, sizeof(msg), "{\"type\":\"sync\",\"name\":\"");
 	n = json_escape(msg, sizeof(msg) - 40, n, name);
@@ -322,12 +325,12 @@ static void sync_ask(const char *name)
 	if (read_full(sync_fd, len, 4) < 0)
 		_exit(1); /* the runtime went away: nothing left to do */
 	uint32_t l = get_u32(len);
-	free(sync_data);
-	sync_data = malloc(l + 1);
-	if (!sync_data || (l && read_full(sync_fd, sync_data, l) < 0))
+	free(sync_data[slot]);
+	sync_data[slot] = malloc(l + 1);
+	if (!sync_data[slot] || (l && read_full(sync_fd, sync_data[slot], l) < 0))
 		_exit(1);
-	sync_data[l] = '\0';
-	sync_len = l;
+	sync_data[slot][l] = '\0';
+	sync_len[slot] = l;
 }
 
 static void ignore_signal(int sig)
@@ -644,8 +647,12 @@ static void do_hook(const struct step *s)
 	}
 	close(in[0]);
 	close(out[1]);
-	if (s->flags & F_SYNC_STDIN)
-		write_all(in[1], sync_data ? sync_data : "", sync_len);
+	if (s->flags & F_SYNC_STDIN) {
+		uint64_t slot = arg_u64(s, 4);
+		if (slot >= SYNC_SLOTS)
+			fail(EINVAL, path, "sync slot out of range");
+		write_all(in[1], sync_data[slot] ? sync_data[slot] : "", sync_len[slot]);
+	}
 	close(in[1]);
 
 	char output[2048];
@@ -709,6 +716,11 @@ static int send_fd(int sock, int fd, const char *data, size_t len)
 	return sendmsg(sock, &msg, 0) < 0 ? -1 : 0;
 }
 
+/*
+ * SECCOMP: load the BPF program TypeScript compiled. With a listener (an
+ * already-connected socket), the notify fd goes to it over SCM_RIGHTS with
+ * the container process state (a SYNC slot) as data, as runc does.
+ */
 static void do_seccomp(const struct step *s)
 {
 	if (s->nargs < 4 || s->args[0].len % sizeof(struct sock_filter) != 0 || s->args[0].len == 0)
@@ -718,13 +730,14 @@ static void do_seccomp(const struct step *s)
 		fail(ENOMEM, "", "seccomp");
 	memcpy(insns, s->args[0].data, s->args[0].len);
 	struct sock_fprog prog = { .len = (unsigned short)(s->args[0].len / sizeof(struct sock_filter)), .filter = insns };
-	uint64_t flags = arg_u64(s, 1), listener = arg_u64(s, 2);
+	uint64_t flags = arg_u64(s, 1), listener = arg_u64(s, 2), slot = arg_u64(s, 3);
 	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)flags, &prog);
 	if (fd < 0)
 		fail(errno, "", "load seccomp filter");
 	if (listener != UINT64_MAX && fd > 0) {
-		const char *meta = arg_str(s, 3);
-		if (send_fd((int)listener, (int)fd, meta, strlen(meta)) < 0)
+		if (slot >= SYNC_SLOTS || !sync_data[slot])
+			fail(EINVAL, "seccomp listener", "no container state to send");
+		if (send_fd((int)listener, (int)fd, sync_data[slot], sync_len[slot]) < 0)
 			fail(errno, "seccomp listener", "send notify fd");
 		close((int)fd);
 		close((int)listener);
@@ -800,7 +813,7 @@ static void run_step(const struct step *s)
 		break;
 	}
 	case STEP_SYNC:
-		sync_ask(arg_str(s, 0));
+		sync_ask(arg_str(s, 0), arg_u64(s, 1));
 		break;
 	case STEP_REPORT: {
 		char msg[512];

@@ -27,7 +27,7 @@
 enum step_kind {
 	STEP_UNSHARE = 1,        /* flags:u64 */
 	STEP_SETNS = 2,          /* path, nstype:u64 */
-	STEP_SYNC = 3,           /* name — ask the parent, wait for its reply */
+	STEP_SYNC = 3,           /* name, slot:u64 — ask the parent, keep its reply in a slot */
 	STEP_FORK = 4,           /* mode:u64 (FORK_DETACH | FORK_WAIT) */
 	STEP_MOUNT = 5,          /* source, target, fstype, flags:u64, data */
 	STEP_MKDIR = 6,          /* path, mode:u64 — like mkdir -p */
@@ -60,8 +60,8 @@ enum step_kind {
 	STEP_UMASK = 33,         /* mask:u64 */
 	STEP_OPEN_FIFO = 34,     /* path — keep an O_PATH fd for WAIT_FIFO */
 	STEP_WAIT_FIFO = 35,     /* */
-	STEP_HOOK = 36,          /* path, args, env, timeout:u64 seconds — state on stdin */
-	STEP_SECCOMP = 37,       /* bpf program, flags:u64, listener fd:u64 (or ~0), listener metadata */
+	STEP_HOOK = 36,          /* path, args, env, timeout:u64 seconds, slot:u64 — the slot's reply on stdin */
+	STEP_SECCOMP = 37,       /* bpf program, flags:u64, listener fd:u64 (or ~0), slot:u64 of the state to send */
 	STEP_CLOSE_FDS = 38,     /* first:u64 — mark every fd >= first close-on-exec */
 	STEP_LOOKUP = 39,        /* name, PATH — find the binary now, before the fifo */
 	STEP_EXEC = 40,          /* argv, env */

@@ -1,6 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { knownMountOptions } from '../plan/mount-options';
-import { capabilityNumbers } from '../plan/capabilities';
+import { CAPABILITIES } from '../plan/capabilities';
+import { ARCHES } from '../seccomp/arch';
+import { SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../seccomp/compile';
 import type { GlobalArgs } from './global';
 
 /** runc's `features` (runtime-spec features.md): what this runtime understands. */
@@ -12,8 +14,16 @@ export function features(): object {
     mountOptions: knownMountOptions(),
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
-      capabilities: Object.keys(capabilityNumbers),
+      capabilities: [...CAPABILITIES],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+      seccomp: {
+        enabled: true,
+        actions: [...SECCOMP_ACTIONS].sort(),
+        operators: Object.keys(SECCOMP_OPERATORS).sort(),
+        archs: Object.values(ARCHES).map((a) => a.oci).sort(),
+        knownFlags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
+        supportedFlags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },

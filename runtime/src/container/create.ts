@@ -14,7 +14,9 @@ import { buildCreatePlan, idMapText, SyncPoint } from '../plan/create-plan';
 import { planNamespaces } from '../plan/namespaces';
 import { runHooks } from '../process/hooks';
 import { fdLayout, runPlan } from '../process/spawn-init';
+import { compileSeccomp, seccompDisabled } from '../seccomp/compile';
 import { loadSpec } from '../spec/load';
+import { OCI_VERSION } from '../spec/types';
 import { Container, EXEC_FIFO, validateId } from './container';
 import { acquireLock } from './lock';
 import { processStartTime, processState } from './proc';
@@ -55,6 +57,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   let initPid = 0;
   let cgroup: CgroupManager | undefined;
   let consoleConn: net.Socket | undefined;
+  let listenerConn: net.Socket | undefined;
   try {
     if (fs.existsSync(dir)) throw containerExists();
     fs.mkdirSync(dir, { mode: 0o711 });
@@ -63,8 +66,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     const cgroupPath = resolveCgroupPath(spec.linux?.cgroupsPath, opts.id);
     cgroup = new BasicCgroupManager({ path: cgroupPath, resources: spec.linux?.resources });
     const cg = cgroup;
-    if (process_.terminal && opts.consoleSocket) consoleConn = await connectUnix(opts.consoleSocket);
-    const extraFds = consoleConn ? [consoleConn] : [];
+    if (process_.terminal && opts.consoleSocket) consoleConn = await connectUnix(opts.consoleSocket, 'console socket');
+    const seccomp = spec.linux?.seccomp && !seccompDisabled(spec.linux.seccomp) ? compileSeccomp(spec.linux.seccomp) : undefined;
+    if (seccomp?.ignoredSyscalls.length) log.debug('seccomp: unknown syscalls ignored', { syscalls: seccomp.ignoredSyscalls.join(',') });
+    if (seccomp?.needsListener) listenerConn = await connectUnix(spec.linux!.seccomp!.listenerPath!, 'seccomp listener');
+    const extraFds = [consoleConn, listenerConn].filter((s): s is net.Socket => !!s);
     const layout = fdLayout(opts.preserveFds ?? 0, extraFds.length);
     const ns = planNamespaces(spec);
     const rootless = process.geteuid?.() !== 0;
@@ -75,6 +81,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       rootfs,
       fifoPath: path.join(dir, EXEC_FIFO),
       consoleFd: consoleConn ? layout.extra[0] : undefined,
+      seccomp: seccomp && {
+        program: seccomp.program,
+        flags: seccomp.flags,
+        listenerFd: listenerConn ? layout.extra[extraFds.indexOf(listenerConn)] : null,
+      },
       noPivot: !!opts.noPivot,
       noNewKeyring: !!opts.noNewKeyring,
       preserveFds: opts.preserveFds ?? 0,
@@ -129,6 +140,15 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
             container.save();
             if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(state.pid), 0o644);
             return JSON.stringify(container.hookState('created'));
+          case SyncPoint.Seccomp:
+            // runtime-spec "containerProcessState", what a seccomp agent receives with the fd.
+            return JSON.stringify({
+              ociVersion: OCI_VERSION,
+              fds: ['seccompFd'],
+              pid: state.pid,
+              metadata: spec.linux?.seccomp?.listenerMetadata ?? '',
+              state: container.hookState('creating'),
+            });
           default:
             throw new InvalidArgumentError(`unexpected sync point ${name}`);
         }
@@ -138,6 +158,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       await running.done;
     } finally {
       consoleConn?.destroy();
+      listenerConn?.destroy();
     }
     trace('timing', 'create: init waits on the fifo');
     // The init closed the sync socket at WAIT_FIFO; with waitForInit it may also have run and exited since.
@@ -145,6 +166,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     return { container, exited: running.exited };
   } catch (err) {
     consoleConn?.destroy();
+    listenerConn?.destroy();
     if (initPid > 0) killAndWait(initPid);
     try {
       cgroup?.destroy();
@@ -158,11 +180,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   }
 }
 
-function connectUnix(socketPath: string): Promise<net.Socket> {
+function connectUnix(socketPath: string, what: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect(socketPath);
     s.once('connect', () => resolve(s));
-    s.once('error', (err) => reject(new InvalidArgumentError(`failed to connect to the console socket ${socketPath}: ${err.message}`, { cause: err })));
+    s.once('error', (err) => reject(new InvalidArgumentError(`failed to connect to the ${what} ${socketPath}: ${err.message}`, { cause: err })));
   });
 }
 

@@ -24,14 +24,18 @@ export const SyncPoint = {
   CreateRuntime: 'createRuntime',
   /** Setup done: the runtime records the state; reply with the state JSON (for startContainer hooks). */
   Ready: 'ready',
+  /** Before a seccomp filter with a listener: reply with the container process state for the agent. */
+  Seccomp: 'seccomp',
 } as const;
+
+/** Where the init keeps each SYNC reply until a later step uses it. */
+export const SyncSlot = { CreateContainer: 0, StartContainer: 1, Seccomp: 2 } as const;
 
 export interface SeccompLoad {
   program: Buffer;
   flags: number;
   /** Child fd of an already-connected listener socket, for SCMP_ACT_NOTIFY. */
   listenerFd: number | null;
-  metadata: string;
 }
 
 export interface CreatePlanInput {
@@ -129,12 +133,12 @@ export function buildCreatePlan(input: CreatePlanInput): Plan {
 
   const hooks = spec.hooks ?? {};
   if (hooks.prestart?.length || hooks.createRuntime?.length || hooks.createContainer?.length) {
-    plan.push(step.sync(SyncPoint.CreateRuntime));
+    plan.push(step.sync(SyncPoint.CreateRuntime, SyncSlot.CreateContainer));
   }
   if (hooks.createContainer?.length) {
     plan.push(step.chdir(rootfs));
     for (const h of hooks.createContainer) {
-      plan.push(step.hook(h.path, h.args ?? [h.path], h.env ?? [], h.timeout ?? 0, `createContainer hook ${h.path}`));
+      plan.push(step.hook(h.path, h.args ?? [h.path], h.env ?? [], h.timeout ?? 0, SyncSlot.CreateContainer, `createContainer hook ${h.path}`));
     }
   }
   if (ns.has('mount')) {
@@ -158,7 +162,10 @@ export function buildCreatePlan(input: CreatePlanInput): Plan {
   plan.push(...planPersonality(linux.personality), ...planIoPriority(p), ...planScheduler(p));
   if (p.noNewPrivileges) plan.push(step.prctl(PR.SET_NO_NEW_PRIVS, 1, 'set no_new_privs'));
   plan.push(...planRlimits(p));
-  plan.push(step.sync(SyncPoint.Ready));
+  plan.push(step.sync(SyncPoint.Ready, SyncSlot.StartContainer));
+  if (input.seccomp?.listenerFd !== undefined && input.seccomp.listenerFd !== null) {
+    plan.push(step.sync(SyncPoint.Seccomp, SyncSlot.Seccomp));
+  }
 
   // Without no_new_privs, loading seccomp needs CAP_SYS_ADMIN: do it before the caps go (runc).
   if (input.seccomp && !p.noNewPrivileges) plan.push(seccompStep(input.seccomp));
@@ -168,15 +175,17 @@ export function buildCreatePlan(input: CreatePlanInput): Plan {
   plan.push(step.lookup(p.args![0], processPath(p)));
   plan.push(step.waitFifo());
   for (const h of hooks.startContainer ?? []) {
-    plan.push(step.hook(h.path, h.args ?? [h.path], h.env ?? [], h.timeout ?? 0, `startContainer hook ${h.path}`));
+    plan.push(step.hook(h.path, h.args ?? [h.path], h.env ?? [], h.timeout ?? 0, SyncSlot.StartContainer, `startContainer hook ${h.path}`));
   }
+  // With no_new_privs, seccomp is the last step before execve (the filter then
+  // only has to allow execve itself), as the issue asks.
   if (input.seccomp && p.noNewPrivileges) plan.push(seccompStep(input.seccomp));
   plan.push(step.exec(p.args!, p.env ?? []));
   return plan;
 }
 
 function seccompStep(s: SeccompLoad): Step {
-  return step.seccomp(s.program, s.flags, s.listenerFd, s.metadata);
+  return step.seccomp(s.program, s.flags, s.listenerFd, SyncSlot.Seccomp);
 }
 
 /** The uid/gid map text for /proc/<pid>/{uid,gid}_map. */

@@ -6,12 +6,8 @@
 import { ConfigError } from '../errors';
 import type { Process, LinuxPersonality } from '../spec/types';
 import { step, type Step } from '../process/plan';
-import { capabilityMasks, capabilityNumbers } from './capabilities';
+import { capabilityMasks, capabilityNames } from './capabilities';
 import { log } from '../logging';
-
-function capabilityNames(mask: bigint): string[] {
-  return Object.entries(capabilityNumbers).filter(([, n]) => mask & (1n << BigInt(n))).map(([name]) => name);
-}
 
 const RLIMITS: Record<string, number> = {
   RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5, RLIMIT_NPROC: 6,
@@ -85,6 +81,8 @@ export interface IdentityOptions {
  */
 export function planIdentity(p: Process, opts: IdentityOptions): Step[] {
   const caps = capabilityMasks(p.capabilities);
+  // runc: capabilities this kernel does not have are ignored with a warning.
+  if (caps.ignored.length > 0) log.warn('ignoring unknown or unavailable capabilities', { capabilities: caps.ignored.join(',') });
   const steps: Step[] = [step.capBounding(caps.bounding), step.prctl(PR.SET_KEEPCAPS, 1, 'keep capabilities across setuid')];
   if (!opts.setgroupsDenied) steps.push(step.setgroups(p.user.additionalGids ?? []));
   steps.push(step.setresgid(p.user.gid), step.setresuid(p.user.uid));

@@ -85,7 +85,8 @@ export type Plan = Step[];
 export const step = {
   unshare: (flags: number, why?: string): Step => ({ kind: StepKind.Unshare, args: [flags], why }),
   setns: (path: string, nstype: number): Step => ({ kind: StepKind.Setns, args: [path, nstype], why: `join ${path}` }),
-  sync: (name: string): Step => ({ kind: StepKind.Sync, args: [name], why: `sync ${name}` }),
+  /** Asks the runtime; its reply is kept in `slot` (0-3) for a later HOOK or SECCOMP step. */
+  sync: (name: string, slot = 0): Step => ({ kind: StepKind.Sync, args: [name, slot], why: `sync ${name}` }),
   report: (name: string): Step => ({ kind: StepKind.Report, args: [name], why: `report ${name}` }),
   fork: (mode: number): Step => ({ kind: StepKind.Fork, args: [mode], why: 'fork' }),
   mount: (source: string, target: string, fstype: string, flags: bigint | number, data: string, stepFlags = 0, why?: string): Step => ({
@@ -149,15 +150,17 @@ export const step = {
   umask: (mask: number): Step => ({ kind: StepKind.Umask, args: [mask] }),
   openFifo: (path: string): Step => ({ kind: StepKind.OpenFifo, args: [path], why: 'open exec fifo' }),
   waitFifo: (): Step => ({ kind: StepKind.WaitFifo, args: [], why: 'wait for start' }),
-  hook: (path: string, args: string[], env: string[], timeoutSeconds: number, why: string): Step => ({
+  /** A hook run by the init, with the reply kept in sync `slot` on its stdin. */
+  hook: (path: string, args: string[], env: string[], timeoutSeconds: number, slot: number, why: string): Step => ({
     kind: StepKind.Hook,
     flags: StepFlag.SyncStdin,
-    args: [path, { list: args }, { list: env }, timeoutSeconds],
+    args: [path, { list: args }, { list: env }, timeoutSeconds, slot],
     why,
   }),
-  seccomp: (program: Buffer, flags: number, listenerFd: number | null, metadata: string): Step => ({
+  /** Loads a BPF program; with a listener fd, sends it the notify fd and the state kept in sync `slot`. */
+  seccomp: (program: Buffer, flags: number, listenerFd: number | null, slot = 0): Step => ({
     kind: StepKind.Seccomp,
-    args: [program, flags, listenerFd === null ? 0xffff_ffff_ffff_ffffn : listenerFd, metadata],
+    args: [program, flags, listenerFd === null ? 0xffff_ffff_ffff_ffffn : listenerFd, slot],
     why: 'load seccomp filter',
   }),
   closeFds: (first: number): Step => ({ kind: StepKind.CloseFds, args: [first], why: 'close extra fds' }),

@@ -2,9 +2,9 @@
  * The config.json that `spec` writes: the same as `runc spec` (runc's
  * libcontainer/specconv.Example), and `--rootless` as specconv.ToRootless.
  */
+import { defaultCapabilities } from '../plan/capabilities';
 import type { Spec } from './types';
 
-export const defaultCapabilities = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
 export function defaultSpec(): Spec {
   return {
@@ -15,12 +15,7 @@ export function defaultSpec(): Spec {
       args: ['sh'],
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'],
       cwd: '/',
-      capabilities: {
-        bounding: [...defaultCapabilities],
-        effective: [...defaultCapabilities],
-        permitted: [...defaultCapabilities],
-        ambient: [...defaultCapabilities],
-      },
+      capabilities: defaultCapabilities(),
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
     },
