@@ -21,7 +21,6 @@ const entries = [
     name: 'berth-runtime',
     entry: 'runtime/src/main.ts',
     snapshot: 'runtime/src/snapshot.ts',
-    snapshotFlags: ['--jitless', '--single-threaded'],
     external: ['winston'],
   },
   { name: 'containerd-shim-berth-v2', entry: 'shim/src/main.ts' },
@@ -54,9 +53,8 @@ for (const e of entries) {
     // binary skips parsing and initialising its dependencies (yargs alone costs
     // ~20 ms). The blob is tied to this exact node binary and these V8 flags, so
     // it is rebuilt on every build, and the launcher falls back to the plain
-    // bundle without it. --jitless --single-threaded suit a short-lived CLI:
-    // measured here, they halve start-up CPU and peak RSS (no code space to set
-    // up, no V8 worker threads), and the interpreter is fast enough for it.
+    // bundle without it. (V8 flags such as --jitless were measured and bring
+    // nothing here; `snapshotFlags` would have to be the same at build and run.)
     const flags = e.snapshotFlags ?? [];
     const snapJs = path.join(dist, `${e.name}.snapshot.js`);
     const blob = path.join(dist, `${e.name}.blob`);

@@ -4,6 +4,9 @@
  * are reported, never single runs.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 export interface Variant {
   name: string;
@@ -49,9 +52,17 @@ export function report(title: string, results: Map<string, number[]>, baseline: 
   }
 }
 
-/** Peak resident set (VmHWM, KiB) of a command, from GNU time. */
+/**
+ * Peak resident set (VmHWM, KiB) of a command, from GNU time. Its report goes
+ * to a file: a container started by the command inherits stdio, and a pipe it
+ * holds would keep spawnSync waiting.
+ */
 export function peakRssKiB(cmd: string[], opts: SpawnSyncOptions = {}): number {
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...cmd], { encoding: 'utf8', ...opts, stdio: ['ignore', 'ignore', 'pipe'] });
-  const last = String(r.stderr).trim().split('\n').pop()!;
-  return Number(last);
+  const out = path.join(os.tmpdir(), `berth-bench-time-${process.pid}`);
+  try {
+    spawnSync('/usr/bin/time', ['-o', out, '-f', '%M', ...cmd], { ...opts, stdio: 'ignore' });
+    return Number(fs.readFileSync(out, 'utf8').trim().split('\n').pop());
+  } finally {
+    fs.rmSync(out, { force: true });
+  }
 }

@@ -81,8 +81,15 @@ function emit(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: 
   // Errors go to the log synchronously: the process usually exits right after.
   if (level === 'error' && options.file) {
     const fmt = options.format === 'json' ? formatJson : formatText;
-    fs.appendFileSync(options.file, fmt(level, msg, fields ?? {}, new Date()) + '\n');
-    return;
+    try {
+      fs.appendFileSync(options.file, fmt(level, msg, fields ?? {}, new Date()) + '\n');
+      return;
+    } catch (err) {
+      // An unwritable --log must not hide the error itself: it goes to stderr instead.
+      process.stderr.write(formatText('warn', 'cannot write the log file', { file: options.file, err: err as Error }, new Date()) + '\n');
+      process.stderr.write(formatText(level, msg, fields ?? {}, new Date()) + '\n');
+      return;
+    }
   }
   root ??= build();
   root.log(level, msg, fields ?? {});
@@ -122,5 +129,7 @@ export function trace(component: string, msg: string): void {
     traceSet = new Set((env ?? '').split(',').filter(Boolean));
   }
   if (!traceSet.has(component) && !traceSet.has('all')) return;
-  process.stderr.write(`trace ${component} ${(process.uptime() * 1000).toFixed(1)}ms ${msg}\n`);
+  const cpu = process.cpuUsage();
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  process.stderr.write(`trace ${component} ${(process.uptime() * 1000).toFixed(1)}ms cpu=${cpuMs.toFixed(1)}ms ${msg}\n`);
 }
