@@ -7,45 +7,48 @@
  */
 import { readCgroupFileIfExists, writeCgroupFile } from './files';
 
-interface Entry {
-  dir: string;
-  file: string;
-  undo: string;
+interface Undo {
+  what: string;
+  run: () => void;
 }
 
 export class WriteLog {
-  private readonly done: Entry[] = [];
+  private readonly undos: Undo[] = [];
 
   /**
-   * Writes value to dir/file. `undo` is what restores the old state; when it is
-   * omitted the file's current content is read first and written back on
+   * Writes value to dir/file. `undo` is the value that restores the old state;
+   * when omitted, the file's current content is read first and written back on
    * rollback (right for single-value files: cpu.shares, memory.max, pids.max).
-   * Pass null for writes that cannot be undone.
+   * Pass null for a write that cannot be undone.
    */
   write(dir: string, file: string, value: string, undo?: string | null): void {
     if (undo === undefined) {
-      const old = readCgroupFileIfExists(dir, file);
-      undo = old !== undefined && old.trim() !== '' && !old.trim().includes('\n') ? old.trim() : null;
+      const old = readCgroupFileIfExists(dir, file)?.trim();
+      undo = old !== undefined && old !== '' && !old.includes('\n') ? old : null;
     }
     writeCgroupFile(dir, file, value);
-    if (undo !== null) this.done.push({ dir, file, undo });
+    if (undo !== null) {
+      const u = undo;
+      this.undos.push({ what: `${file} ← ${JSON.stringify(u)}`, run: () => writeCgroupFile(dir, file, u) });
+    }
   }
 
-  /** Restores what was written, newest first; returns the writes that could not be undone. */
+  /** Registers an undo for a change made some other way (a device filter, a rule transition). */
+  onRollback(what: string, run: () => void): void {
+    this.undos.push({ what, run });
+  }
+
+  /** Restores what was written, newest first; returns the undos that failed. */
   rollback(): string[] {
     const failed: string[] = [];
-    for (const e of this.done.reverse()) {
+    for (const u of this.undos.reverse()) {
       try {
-        writeCgroupFile(e.dir, e.file, e.undo);
+        u.run();
       } catch (err) {
-        failed.push(`${e.file}: ${(err as Error).message}`);
+        failed.push(`${u.what}: ${(err as Error).message}`);
       }
     }
-    this.done.length = 0;
+    this.undos.length = 0;
     return failed;
-  }
-
-  get count(): number {
-    return this.done.length;
   }
 }
