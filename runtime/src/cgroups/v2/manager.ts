@@ -59,6 +59,7 @@ export class V2Manager implements CgroupManager {
   }
 
   set(r: LinuxResources): void {
+    if (!exists(this.dir)) throw new FailedPreconditionError(`cannot set resources: cgroup \`${this.dir}\` does not exist (create it first)`);
     const available = v2Controllers(this.dir);
     const ctx: ControllerContext = { dir: this.dir, linuxDevices: this.config.linuxDevices, warn: this.config.warn ?? (() => undefined) };
     if (r.network && (r.network.classID || r.network.priorities?.length)) {
