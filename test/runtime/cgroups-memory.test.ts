@@ -93,3 +93,27 @@ describeIf(!isV2, 'cgroup v1 only (v2 reclaims or OOM-kills instead of refusing)
     expect(fs.readFileSync(path.join(m.paths().pids, 'pids.max'), 'utf8').trim()).toBe('100');
   });
 });
+
+describeIf(!isV2, 'cgroup v1 only (v2 has no way to disable the OOM killer: refused there)')('memory v1: disableOOMKiller', () => {
+  it('the hog is not killed but stops at the limit (under_oom), and the watcher reports it', async () => {
+    const m = t.manager('nooomkill');
+    m.create();
+    m.set({ memory: { limit: 16 * MiB, swap: 16 * MiB, disableOOMKiller: true } });
+    const dir = m.paths().memory;
+    expect(fs.readFileSync(path.join(dir, 'memory.oom_control'), 'utf8')).toMatch(/^oom_kill_disable 1$/m);
+    const watcher = m.watchOOM({ intervalMs: 50 });
+    const first = (async () => {
+      for await (const e of watcher) return e;
+      return undefined;
+    })();
+    const hog = t.start(m, HOG);
+    await expect(within(first, 10_000)).resolves.toEqual({ type: 'oom', oomKills: 1 });
+    watcher.close();
+    expect(fs.readFileSync(path.join(dir, 'memory.oom_control'), 'utf8')).toMatch(/^under_oom 1$/m);
+    expect(m.oomKillCount()).toBe(0); // nothing killed
+    expect(hog.child.exitCode).toBeNull();
+    process.kill(hog.pid, 'SIGKILL');
+    expect((await hog.exited).signal).toBe('SIGKILL');
+  });
+});
+

@@ -37,3 +37,15 @@ export function checkBlockDevice(major: unknown, minor: unknown, field: string):
   if (!fs.existsSync(`/sys/dev/block/${id}`)) throw new InvalidArgumentError(`${field}: no block device ${id} on this host`);
   return id;
 }
+
+/** Whether the disk (or, for a partition, its disk) is scheduled by BFQ: per-device weights need it. */
+export function usesBfq(id: string): boolean {
+  for (const q of [`/sys/dev/block/${id}/queue/scheduler`, `/sys/dev/block/${id}/../queue/scheduler`]) {
+    try {
+      return fs.readFileSync(q, 'utf8').includes('[bfq]');
+    } catch {
+      // try the parent
+    }
+  }
+  return false;
+}

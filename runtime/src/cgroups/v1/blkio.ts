@@ -8,7 +8,7 @@ import { FailedPreconditionError } from '../../../../proto/src/errdefs';
 import type { Controller } from '../controller';
 import { exists, readCgroupFileIfExists } from '../files';
 import type { BlkioStatEntry, CgroupStats } from '../stats';
-import { checkBlockDevice, checkInt } from '../validate';
+import { checkBlockDevice, checkInt, usesBfq } from '../validate';
 import type { WriteLog } from '../write-log';
 import type { LinuxBlockIO, LinuxThrottleDevice } from '../../spec/types';
 
@@ -63,10 +63,13 @@ export const blkio: Controller = {
     }
     (b.weightDevice ?? []).forEach((wd, i) => {
       const field = `linux.resources.blockIO.weightDevice[${i}]`;
-      checkBlockDevice(wd.major, wd.minor, field);
+      const id = checkBlockDevice(wd.major, wd.minor, field);
       if (wd.weight) {
         checkInt(wd.weight, `${field}.weight`, 10, 1000);
         requireFile(dir, f.weightDevice, field, 'no per-device weights on this host');
+        if (f.weightDevice === 'blkio.bfq.weight_device' && !usesBfq(id)) {
+          throw new FailedPreconditionError(`cannot set ${field}: per-device weights need the bfq scheduler on ${id}`);
+        }
       }
       if (wd.leafWeight) {
         checkInt(wd.leafWeight, `${field}.leafWeight`, 10, 1000);

@@ -75,6 +75,8 @@ export const cpu: Controller = {
     }
   },
   create({ dir }, r) {
+    if (!r.cpu?.realtimeRuntime && !r.cpu?.realtimePeriod) return;
+    requireFile(dir, 'cpu.rt_runtime_us', 'linux.resources.cpu.realtimeRuntime (the kernel has no CONFIG_RT_GROUP_SCHED)');
     setRt(r.cpu, (f, v) => writeCgroupFile(dir, f, v));
   },
   set({ dir }, r, log) {

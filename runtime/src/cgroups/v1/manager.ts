@@ -74,8 +74,9 @@ export class V1Manager implements CgroupManager {
         const dir = this.cgPaths[c.name];
         if (dir === undefined) continue;
         made.push(...missingChain(dir));
-        if (c.create) c.create(this.ctx(dir), r);
-        if (!exists(dir)) mkdirp(dir);
+        // cpuset makes its own directories: each needs cpus and mems before the next
+        if (c !== cpuset) mkdirp(dir);
+        c.create?.(this.ctx(dir), r);
       }
     } catch (err) {
       removeQuietly(made);

@@ -11,7 +11,7 @@ import type { Controller } from '../controller';
 import { convertBlkIOToIOWeightValue } from '../convert';
 import { exists, readCgroupFile, readCgroupFileIfExists } from '../files';
 import type { BlkioStatEntry, CgroupStats } from '../stats';
-import { checkBlockDevice, checkInt } from '../validate';
+import { checkBlockDevice, checkInt, usesBfq } from '../validate';
 import { blockIORequested, THROTTLES } from '../v1/blkio';
 
 /** io.bfq.weight takes per-device weights when it reads "default N" rather than a bare number. */
@@ -47,11 +47,13 @@ export const io: Controller = {
     if (b.leafWeight) throw new FailedPreconditionError('cannot set linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weight');
     (b.weightDevice ?? []).forEach((wd, i) => {
       const field = `linux.resources.blockIO.weightDevice[${i}]`;
-      checkBlockDevice(wd.major, wd.minor, field);
+      const id = checkBlockDevice(wd.major, wd.minor, field);
       if (wd.leafWeight) throw new FailedPreconditionError(`cannot set ${field}.leafWeight: cgroup v2 has no leaf weight`);
       if (wd.weight) {
         checkInt(wd.weight, `${field}.weight`, 1, 1000);
-        if (!bfqDeviceWeightSupported(dir)) throw new FailedPreconditionError(`cannot set ${field}: per-device weights need the bfq scheduler (io.bfq.weight)`);
+        if (!bfqDeviceWeightSupported(dir) || !usesBfq(id)) {
+          throw new FailedPreconditionError(`cannot set ${field}: per-device weights need the bfq scheduler on ${id} (io.bfq.weight)`);
+        }
       }
     });
     for (const [key] of THROTTLES) {
