@@ -38,7 +38,7 @@ echo "test-vm: $(echo "$tests" | wc -l) test files bundled in $(($(date +%s) - s
 
 set +e
 BERTH_NSEXEC=$root/dist/berth-nsexec VM_ENV="${VM_ENV:-} BERTH_NSEXEC" scripts/vm/run-in-vm.sh "$root" \
-  "exec node_modules/.bin/jest --ci --runInBand --config '$config'"
+  "exec node_modules/.bin/jest --ci --runInBand --verbose --config '$config'"
 rc=$?
 set -e
 echo "test-vm: $(($(date +%s) - start)) s, exit $rc" >&2

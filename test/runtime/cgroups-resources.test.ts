@@ -20,7 +20,7 @@ const read = (dir: string, f: string): string => fs.readFileSync(path.join(dir, 
 const has = (dir: string, f: string): boolean => fs.existsSync(path.join(dir, f));
 
 /** A file of at least 2 MiB on a real block device (the TypeScript compiler, in node_modules). */
-const BIG_FILE = path.resolve(__dirname, '../../node_modules/typescript/lib/typescript.js');
+const BIG_FILE = path.resolve('node_modules/typescript/lib/typescript.js'); // jest runs from the repository root
 function blockDeviceOf(file: string): { major: number; minor: number } | undefined {
   if (!fs.existsSync(file)) return undefined;
   const dev = fs.statSync(file).dev;

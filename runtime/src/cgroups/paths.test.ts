@@ -1,5 +1,5 @@
 import { isInvalidArgument } from '../../../proto/src/errdefs';
-import type { CgroupHost } from './detect';
+import { type CgroupHost, isRunningSystemd } from './detect';
 import { cleanCgroupsPath, resolveCgroupPaths } from './paths';
 
 const m = (mountpoint: string, subsystems: string[]) => ({ mountpoint, root: '/', subsystems });
@@ -63,7 +63,12 @@ describe('cleanCgroupsPath', () => {
   it('refuses an id that cannot be a cgroup name', () => {
     expect(() => cleanCgroupsPath('', 'a/b')).toThrow(/invalid container id/);
   });
-  it('refuses the systemd slice:prefix:name form without systemd, clearly', () => {
+  it('refuses the systemd slice:prefix:name form and --systemd-cgroup, clearly', () => {
+    if (isRunningSystemd()) {
+      expect(() => cleanCgroupsPath('system.slice:docker:abc', 'id')).toThrow(/berth does not implement/);
+      expect(() => cleanCgroupsPath('', 'id', true)).toThrow(/berth does not implement/);
+      return;
+    }
     expect(() => cleanCgroupsPath('system.slice:docker:abc', 'id')).toThrow(/systemd cgroup driver.*\/run\/systemd\/system is absent/);
     expect(() => cleanCgroupsPath('', 'id', true)).toThrow(/--systemd-cgroup needs the systemd cgroup driver, which is unsupported/);
   });
