@@ -6,13 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  BerthError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  type ErrorKind,
-} from '../../../proto/src/errdefs';
+import { BerthError, InvalidArgumentError, NotFoundError, type ErrorKind } from '../../../proto/src/errdefs';
 
 /** 2^64-1: what runc reports for "max". */
 export const MAX_UINT64 = 0xffff_ffff_ffff_ffffn;
@@ -205,11 +199,6 @@ export function writeCgroupProc(dir: string, pid: number): void {
       throw err;
     }
   }
-}
-
-/** A resource the host cannot provide, named the way a user wrote it. */
-export function unsupported(what: string, why: string): FailedPreconditionError {
-  return new FailedPreconditionError(`cannot set ${what}: ${why}`);
 }
 
 /** Formats an integer the kernel will parse (no exponent, exact for large values). */

@@ -186,7 +186,7 @@ export class V1Manager implements CgroupManager {
   }
 }
 
-export function mkdirp(dir: string): void {
+function mkdirp(dir: string): void {
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   } catch (err) {
@@ -195,14 +195,14 @@ export function mkdirp(dir: string): void {
 }
 
 /** dir and its missing ancestors, top-down: what mkdir -p is about to make. */
-export function missingChain(dir: string): string[] {
+function missingChain(dir: string): string[] {
   const out: string[] = [];
   for (let d = dir; !exists(d); d = path.dirname(d)) out.unshift(d);
   return out;
 }
 
 /** Best-effort rmdir of directories create() made before it failed. */
-export function removeQuietly(dirs: string[]): void {
+function removeQuietly(dirs: string[]): void {
   for (const d of [...dirs].reverse()) {
     try {
       fs.rmdirSync(d);
