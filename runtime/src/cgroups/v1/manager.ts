@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError } from '../../../../proto/src/errdefs';
 import type { Controller, ControllerContext } from '../controller';
-import { CgroupFileError, errnoOf, exists, readAllProcs, readValueByKey, writeCgroupProc } from '../files';
+import { CgroupFileError, errnoOf, exists, parseFlatKeyed, readAllProcs, readCgroupFileIfExists, readValueByKey, writeCgroupProc } from '../files';
 import type { CgroupConfig, CgroupManager, CgroupMode, CgroupPaths, FreezerState, OomWatcher } from '../manager';
 import { watchOom } from '../oom';
 import { removePaths } from '../remove';
@@ -152,18 +152,20 @@ export class V1Manager implements CgroupManager {
 
   watchOOM(opts: { intervalMs?: number } = {}): OomWatcher {
     const dir = this.require('memory', 'watch for OOM');
-    // With the OOM killer disabled nothing is killed: count each entry into under_oom too.
+    // With the OOM killer disabled nothing is killed: then each entry into
+    // under_oom counts as an OOM (runc's eventfd fires for those too).
     let under = false;
     let entries = 0;
     return watchOom(
       {
         count: () => {
-          if (!exists(dir)) return undefined;
-          const kills = Number(readValueByKey(dir, 'memory.oom_control', 'oom_kill'));
-          const nowUnder = readValueByKey(dir, 'memory.oom_control', 'under_oom') === 1n;
-          if (nowUnder && !under) entries++;
+          const text = readCgroupFileIfExists(dir, 'memory.oom_control');
+          if (text === undefined) return undefined;
+          const v = parseFlatKeyed(text, `${dir}/memory.oom_control`);
+          const nowUnder = v.get('under_oom') === 1n;
+          if (nowUnder && !under && v.get('oom_kill_disable') === 1n) entries++;
           under = nowUnder;
-          return kills + entries;
+          return Number(v.get('oom_kill') ?? 0n) + entries;
         },
       },
       opts.intervalMs ?? 200,
