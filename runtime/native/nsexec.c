@@ -45,6 +45,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -795,6 +796,92 @@ static void do_lookup(const struct step *s)
 	fail(ENOENT, name, "executable file not found in $PATH");
 }
 
+/*
+ * BPF_DEVICES: attach a cgroup v2 device filter, as runc's
+ * libcontainer/cgroups/ebpf/ebpf_linux.go LoadAttachCgroupDeviceFilter.
+ * The program (struct bpf_insn array) and its license come from TypeScript
+ * (runtime/src/cgroups/devices/filter.ts). Steps: note the filters attached
+ * now (BPF_PROG_QUERY), load ours (BPF_PROG_LOAD, CGROUP_DEVICE), attach it
+ * with BPF_F_ALLOW_MULTI, then detach the old ones. Between attach and detach
+ * both apply, which only ever denies more. The attachment outlives this process.
+ */
+static void do_bpf_devices(const struct step *s)
+{
+	const char *dir = arg_str(s, 0), *license = arg_str(s, 2);
+	uint32_t len = s->nargs > 1 ? s->args[1].len : 0;
+	if (len == 0 || len % sizeof(struct bpf_insn) != 0)
+		fail(EINVAL, dir, "device filter is not a whole number of bpf instructions");
+	/* Kernels before 5.11 charge BPF programs to RLIMIT_MEMLOCK (runc #2167). */
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	setrlimit(RLIMIT_MEMLOCK, &rl);
+	int dirfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (dirfd < 0)
+		fail(errno, dir, "open cgroup directory");
+
+	uint32_t old_ids[64]; /* BPF_CGROUP_MAX_PROGS */
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.query.target_fd = (uint32_t)dirfd;
+	a.query.attach_type = BPF_CGROUP_DEVICE;
+	a.query.prog_ids = (uint64_t)(uintptr_t)old_ids;
+	a.query.prog_cnt = 64;
+	if (syscall(SYS_bpf, BPF_PROG_QUERY, &a, sizeof(a)) < 0)
+		fail(errno, dir, "BPF_PROG_QUERY");
+	uint32_t nold = a.query.prog_cnt;
+
+	struct bpf_insn *insns = malloc(len);
+	if (!insns)
+		fail(ENOMEM, dir, "bpf program");
+	memcpy(insns, s->args[1].data, len);
+	static char verifier_log[8192];
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+	a.insn_cnt = len / sizeof(struct bpf_insn);
+	a.insns = (uint64_t)(uintptr_t)insns;
+	a.license = (uint64_t)(uintptr_t)license;
+	int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+	if (prog < 0) {
+		/* Load again with the verifier's log, to say why. */
+		int err = errno;
+		a.log_buf = (uint64_t)(uintptr_t)verifier_log;
+		a.log_size = sizeof(verifier_log);
+		a.log_level = 1;
+		if (syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a)) < 0 && errno != ENOSPC)
+			err = errno;
+		fail(err, dir, verifier_log[0] ? verifier_log : "BPF_PROG_LOAD");
+	}
+	free(insns);
+
+	memset(&a, 0, sizeof(a));
+	a.target_fd = (uint32_t)dirfd;
+	a.attach_bpf_fd = (uint32_t)prog;
+	a.attach_type = BPF_CGROUP_DEVICE;
+	a.attach_flags = BPF_F_ALLOW_MULTI;
+	if (syscall(SYS_bpf, BPF_PROG_ATTACH, &a, sizeof(a)) < 0)
+		fail(errno, dir, "BPF_PROG_ATTACH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI)");
+
+	for (uint32_t i = 0; i < nold; i++) {
+		memset(&a, 0, sizeof(a));
+		a.prog_id = old_ids[i];
+		int old = (int)syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &a, sizeof(a));
+		/* Gone already, or guarded by an LSM (runc skips those too). */
+		if (old < 0 && (errno == ENOENT || errno == EPERM || errno == EACCES))
+			continue;
+		if (old < 0)
+			fail(errno, dir, "BPF_PROG_GET_FD_BY_ID");
+		memset(&a, 0, sizeof(a));
+		a.target_fd = (uint32_t)dirfd;
+		a.attach_bpf_fd = (uint32_t)old;
+		a.attach_type = BPF_CGROUP_DEVICE;
+		if (syscall(SYS_bpf, BPF_PROG_DETACH, &a, sizeof(a)) < 0 && errno != ENOENT)
+			fail(errno, dir, "BPF_PROG_DETACH of an old device filter");
+		close(old);
+	}
+	close(prog);
+	close(dirfd);
+	logf_("debug", "attached a device filter of %u instructions to %s, replacing %u", len / 8, dir, nold);
+}
+
 static void run_step(const struct step *s)
 {
 	switch (s->kind) {
@@ -1072,6 +1159,9 @@ static void run_step(const struct step *s)
 			close(fd);
 		break;
 	}
+	case STEP_BPF_DEVICES:
+		do_bpf_devices(s);
+		break;
 	default:
 		fail(EINVAL, "", "unknown step kind");
 	}

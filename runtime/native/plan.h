@@ -66,7 +66,7 @@ enum step_kind {
 	STEP_LOOKUP = 39,        /* name, PATH — find the binary now, before the fifo */
 	STEP_EXEC = 40,          /* argv, env */
 	STEP_DUP_STDIO = 41,     /* path — open it onto 0, 1 and 2 (exec -d without a tty) */
-	STEP_BPF_DEVICES = 42,   /* cgroup dir, program — attach a cgroup v2 device filter */
+	STEP_BPF_DEVICES = 42,   /* cgroup dir, program, license — attach a cgroup v2 device filter */
 	STEP_REPORT = 43,        /* name — tell the parent, without waiting for a reply */
 	STEP_MOUNT_SETATTR = 44, /* path, set:u64, clr:u64 — mount_setattr(AT_RECURSIVE) */
 	STEP_MAX

@@ -1,0 +1,45 @@
+#!/bin/sh
+# scripts/test-vm.sh [PATTERN...]
+#
+# The VM lane: runs the jest tests whose paths match the PATTERNs inside a
+# QEMU guest with a pure cgroup v2 hierarchy and device-mapper
+# (scripts/vm/run-in-vm.sh), so the code paths this host (hybrid cgroups, no
+# dm) cannot reach are proven for real. Without arguments it runs the default
+# list below; a suite that needs the VM adds its pattern there.
+#
+# The guest runs 10-20x slower than this host (TCG), so the tests are bundled
+# to plain JavaScript here first (esbuild, with inline source maps) and the
+# guest's jest runs them without TypeScript. Exit status is jest's.
+set -eu
+cd "$(dirname "$0")/.."
+root=$PWD
+
+# One pattern per suite that needs the VM.
+DEFAULT_PATTERNS="
+test/runtime/cgroups-
+"
+patterns=${*:-$DEFAULT_PATTERNS}
+
+start=$(date +%s)
+[ -x dist/berth-nsexec ] || make --no-print-directory native
+out=dist/vm-tests
+rm -rf "$out"
+mkdir -p "$out"
+# shellcheck disable=SC2086 # patterns are words
+tests=$(node_modules/.bin/jest --listTests $patterns)
+[ -n "$tests" ] || { echo "test-vm: no tests match: $patterns" >&2; exit 1; }
+for t in $tests; do
+  rel=${t#"$root"/}
+  node_modules/.bin/esbuild --bundle --platform=node --target=node20 --sourcemap=inline --log-level=warning \
+    "$t" --outfile="$out/${rel%.ts}.js"
+done
+config=$(printf '{"rootDir":"%s","testMatch":["**/*.test.js"],"transform":{},"testEnvironment":"node","testTimeout":180000}' "$root/$out")
+echo "test-vm: $(echo "$tests" | wc -l) test files bundled in $(($(date +%s) - start)) s; booting the VM" >&2
+
+set +e
+BERTH_NSEXEC=$root/dist/berth-nsexec VM_ENV="${VM_ENV:-} BERTH_NSEXEC" scripts/vm/run-in-vm.sh "$root" \
+  "exec node_modules/.bin/jest --ci --runInBand --verbose --config '$config'"
+rc=$?
+set -e
+echo "test-vm: $(($(date +%s) - start)) s, exit $rc" >&2
+exit $rc
