@@ -2,9 +2,11 @@
  * The runtime's errors. Messages that runc prints are kept word for word:
  * containerd's shim (go-runc), conmon and Podman match on them.
  */
+import * as util from 'node:util';
 import {
   AlreadyExistsError,
   BerthError,
+  type ErrorKind,
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
@@ -38,47 +40,41 @@ export class SyscallError extends BerthError {
   }
 }
 
-function kindForErrno(errno: number): 'NotFound' | 'InvalidArgument' | 'FailedPrecondition' | 'Internal' {
-  if (errno === 2) return 'NotFound';
-  if (errno === 22) return 'InvalidArgument';
-  if (errno === 1 || errno === 13) return 'FailedPrecondition';
-  return 'Internal';
+function kindForErrno(errno: number): ErrorKind {
+  switch (errnoName(errno)) {
+    case 'ENOENT':
+      return 'NotFound';
+    case 'EINVAL':
+    case 'E2BIG':
+      return 'InvalidArgument';
+    case 'EPERM':
+    case 'EACCES':
+    case 'EBUSY':
+    case 'EEXIST':
+      return 'FailedPrecondition';
+    case 'ENOSYS':
+    case 'EOPNOTSUPP':
+      return 'NotImplemented';
+    default:
+      return 'Internal';
+  }
 }
 
-const errnoNames: Record<number, [string, string]> = {
-  1: ['EPERM', 'operation not permitted'],
-  2: ['ENOENT', 'no such file or directory'],
-  3: ['ESRCH', 'no such process'],
-  4: ['EINTR', 'interrupted system call'],
-  5: ['EIO', 'input/output error'],
-  9: ['EBADF', 'bad file descriptor'],
-  11: ['EAGAIN', 'resource temporarily unavailable'],
-  12: ['ENOMEM', 'cannot allocate memory'],
-  13: ['EACCES', 'permission denied'],
-  16: ['EBUSY', 'device or resource busy'],
-  17: ['EEXIST', 'file exists'],
-  18: ['EXDEV', 'invalid cross-device link'],
-  19: ['ENODEV', 'no such device'],
-  20: ['ENOTDIR', 'not a directory'],
-  21: ['EISDIR', 'is a directory'],
-  22: ['EINVAL', 'invalid argument'],
-  24: ['EMFILE', 'too many open files'],
-  28: ['ENOSPC', 'no space left on device'],
-  30: ['EROFS', 'read-only file system'],
-  36: ['ENAMETOOLONG', 'file name too long'],
-  38: ['ENOSYS', 'function not implemented'],
-  40: ['ELOOP', 'too many levels of symbolic links'],
-  95: ['EOPNOTSUPP', 'operation not supported'],
-  110: ['ETIMEDOUT', 'connection timed out'],
-  125: ['ECANCELED', 'operation canceled'],
-};
+let errnoMap: Map<number, [string, string]> | undefined;
 
+/** errno → [name, message], from libuv's table (util.getSystemErrorMap keys are negative). */
+function errnoInfo(errno: number): [string, string] | undefined {
+  errnoMap ??= util.getSystemErrorMap();
+  return errnoMap.get(-errno);
+}
+
+/** "ENOENT" for 2; "errno 999" for an unknown number. */
 export function errnoName(errno: number): string {
-  return errnoNames[errno]?.[0] ?? `errno ${errno}`;
+  return errnoInfo(errno)?.[0] ?? `errno ${errno}`;
 }
 
 function formatSyscallError(step: string, errno: number, path: string, why: string, detail: string): string {
-  const text = errnoNames[errno]?.[1] ?? `errno ${errno}`;
+  const text = errnoInfo(errno)?.[1] ?? `errno ${errno}`;
   const where = path ? ` ${JSON.stringify(path)}` : '';
   // e.g. `mount "/proc" (mount proc): EPERM: operation not permitted`
   if (step === 'lookup' && errno === 2) return `exec: ${JSON.stringify(path)}: executable file not found in $PATH`;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import { BasicCgroupManager } from './cgroups/basic';
+import { detectHost } from './cgroups';
 import { main } from './main';
 import { buildCreatePlan } from './plan/create-plan';
 import { encodePlan } from './process/plan';
@@ -57,7 +57,7 @@ function warmCreatePlan(): void {
     spec.mounts!.push({ destination: '/data', type: 'bind', source: dir, options: ['rbind', 'ro'] });
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
     const loaded = loadSpec(dir);
-    const cgroup = new BasicCgroupManager({ path: '/berth-snapshot-warmup' });
+    const host = detectHost();
     const plan = buildCreatePlan({
       id: 'warmup',
       spec: loaded.spec,
@@ -67,9 +67,8 @@ function warmCreatePlan(): void {
       noPivot: false,
       noNewKeyring: false,
       preserveFds: 0,
-      cgroupPaths: cgroup.paths(),
-      cgroupPath: '/berth-snapshot-warmup',
-      cgroupV2: cgroup.mode === 'v2',
+      cgroupPaths: { memory: '/sys/fs/cgroup/memory/berth-snapshot-warmup' },
+      cgroupHost: host,
       waitForInit: false,
       rootless: false,
     });

@@ -9,4 +9,4 @@ export { detectHost, detectMode, isRunningSystemd, type CgroupHost } from './det
 export { cleanCgroupsPath, resolveCgroupPaths } from './paths';
 export { type CgroupStats, formatStatsEvent, toRuncEventStats, stringifyWithU64 } from './stats';
 export { DEFAULT_ALLOWED_DEVICES, containerDeviceRules } from './devices/rules';
-export { runPlanSync, SyscallError } from './run-plan';
+export { runPlanSync } from './run-plan';

@@ -45,6 +45,7 @@ export const createCommand: CommandModule<GlobalArgs, CreateArgs> = {
       noPivot: argv['no-pivot'],
       noNewKeyring: argv['no-new-keyring'],
       preserveFds: preservedFds(argv['preserve-fds']),
+      systemdCgroup: argv['systemd-cgroup'],
     });
   },
 };

@@ -35,6 +35,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       noPivot: argv['no-pivot'],
       noNewKeyring: argv['no-new-keyring'],
       preserveFds: preservedFds(argv['preserve-fds']),
+      systemdCgroup: argv['systemd-cgroup'],
       waitForInit: !argv.detach,
     });
     const handlers = new Map<NodeJS.Signals, () => void>();

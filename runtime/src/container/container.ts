@@ -6,8 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BasicCgroupManager } from '../cgroups/basic';
-import type { CgroupManager } from '../cgroups/manager';
+import { loadCgroupManager, type CgroupManager } from '../cgroups';
 import { containerNotFound, ErrInvalidID, InvalidArgumentError } from '../errors';
 import { OCI_VERSION, type ContainerStatus, type State } from '../spec/types';
 import { isSameProcess } from './proc';
@@ -70,7 +69,7 @@ export class Container {
   }
 
   cgroup(): CgroupManager {
-    return new BasicCgroupManager({ paths: this.state.cgroupPaths });
+    return loadCgroupManager(this.state.cgroupPaths);
   }
 
   /** Whether the init process is still the one this container started. */

@@ -6,8 +6,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { BasicCgroupManager, resolveCgroupPath } from '../cgroups/basic';
-import type { CgroupManager } from '../cgroups/manager';
+import { detectHost, newCgroupManager, type CgroupManager } from '../cgroups';
 import { containerExists, InvalidArgumentError } from '../errors';
 import { log, trace } from '../logging';
 import { buildCreatePlan, idMapText, SyncPoint } from '../plan/create-plan';
@@ -33,6 +32,8 @@ export interface CreateOptions {
   preserveFds?: number;
   /** Keep the first native process as the init's parent and report its exit (run, foreground). */
   waitForInit?: boolean;
+  /** --systemd-cgroup (refused clearly: berth has the cgroupfs driver only). */
+  systemdCgroup?: boolean;
 }
 
 export interface Created {
@@ -63,9 +64,19 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     fs.mkdirSync(dir, { mode: 0o711 });
     dirMade = true;
 
-    const cgroupPath = resolveCgroupPath(spec.linux?.cgroupsPath, opts.id);
-    cgroup = new BasicCgroupManager({ path: cgroupPath, resources: spec.linux?.resources });
-    const cg = cgroup;
+    const host = detectHost();
+    const cg = newCgroupManager(
+      {
+        id: opts.id,
+        cgroupsPath: spec.linux?.cgroupsPath,
+        resources: spec.linux?.resources,
+        linuxDevices: spec.linux?.devices,
+        systemd: opts.systemdCgroup,
+        warn: (msg, fields) => log.warn(msg, fields),
+      },
+      host,
+    );
+    cgroup = cg;
     if (process_.terminal && opts.consoleSocket) consoleConn = await connectUnix(opts.consoleSocket, 'console socket');
     const seccomp = spec.linux?.seccomp && !seccompDisabled(spec.linux.seccomp) ? compileSeccomp(spec.linux.seccomp) : undefined;
     if (seccomp?.ignoredSyscalls.length) log.debug('seccomp: unknown syscalls ignored', { syscalls: seccomp.ignoredSyscalls.join(',') });
@@ -90,8 +101,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       noNewKeyring: !!opts.noNewKeyring,
       preserveFds: opts.preserveFds ?? 0,
       cgroupPaths: cg.paths(),
-      cgroupPath,
-      cgroupV2: cg.mode === 'v2',
+      cgroupHost: host,
       waitForInit: !!opts.waitForInit,
       rootless,
     });
@@ -128,7 +138,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
             if (ns.newUser) writeIdMaps(pid, spec.linux!, rootless);
             cg.create();
             cg.apply(pid);
-            if (spec.linux?.resources) cg.set(spec.linux.resources);
+            // Devices are always set, even to []: without rules the container would get every device.
+            cg.set({ ...spec.linux?.resources, devices: spec.linux?.resources?.devices ?? [] });
             return '';
           case SyncPoint.CreateRuntime: {
             const s = container.hookState('creating');

@@ -4,7 +4,7 @@
  * read to know what berth-runtime does to make a container.
  */
 import * as fs from 'node:fs';
-import type { CgroupPaths } from '../cgroups/manager';
+import type { CgroupHost, CgroupPaths } from '../cgroups';
 import { ConfigError } from '../errors';
 import { step, ForkMode, type Plan, type Step } from '../process/plan';
 import type { Spec } from '../spec/types';
@@ -51,8 +51,8 @@ export interface CreatePlanInput {
   noNewKeyring: boolean;
   preserveFds: number;
   cgroupPaths: CgroupPaths;
-  cgroupPath: string;
-  cgroupV2: boolean;
+  /** The host's cgroup mounts, for a "cgroup" mount in the container. */
+  cgroupHost: CgroupHost;
   /** FORK_WAIT keeps the first process as the init's parent (run without --detach). */
   waitForInit: boolean;
   /** The runtime has no root on the host: setgroups is denied in the user namespace. */
@@ -118,8 +118,7 @@ export function buildCreatePlan(input: CreatePlanInput): Plan {
         resolver,
         cgroupns: ns.has('cgroup'),
         cgroupPaths: input.cgroupPaths,
-        cgroupPath: input.cgroupPath,
-        cgroupV2: input.cgroupV2,
+        cgroupHost: input.cgroupHost,
       }),
     );
     if (needsSetupDev(spec.mounts ?? [])) {

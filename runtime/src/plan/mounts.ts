@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CgroupPaths } from '../cgroups/manager';
+import type { CgroupHost, CgroupPaths } from '../cgroups';
 import { ConfigError } from '../errors';
 import type { Mount } from '../spec/types';
 import { step, StepFlag, type Step } from '../process/plan';
@@ -20,9 +20,8 @@ export interface MountContext {
   cgroupns: boolean;
   /** The container's cgroup directories (for a cgroup mount without a cgroup namespace). */
   cgroupPaths: CgroupPaths;
-  /** The container's cgroup path inside each hierarchy ("/berth/<id>"). */
-  cgroupPath: string;
-  cgroupV2: boolean;
+  /** The host's cgroup mounts: which hierarchies exist and where. */
+  cgroupHost: CgroupHost;
 }
 
 /** /proc files that may be bind-mounted over (lxcfs), as runc's checkProcMount. */
@@ -103,12 +102,12 @@ function planCgroupMount(m: Mount, dest: string, flags: number, ctx: MountContex
   const target = ctx.resolver.hostPath(resolved);
   const steps: Step[] = [step.mkdir(target)];
   ctx.resolver.addMount({ destination: resolved });
-  if (ctx.cgroupV2 || m.type === 'cgroup2') {
+  if (ctx.cgroupHost.mode === 'v2' || m.type === 'cgroup2') {
     if (ctx.cgroupns) {
       steps.push(step.mount('cgroup2', target, 'cgroup2', flags, '', StepFlag.CheckTarget, `mount cgroup2 on ${dest}`));
     } else {
-      const dir = ctx.cgroupPaths[''] ?? Object.values(ctx.cgroupPaths)[0];
-      if (!dir) throw new ConfigError(`mount ${dest}: the container has no cgroup to bind`);
+      const dir = ctx.cgroupPaths[''];
+      if (!dir) throw new ConfigError(`mount ${dest}: the container has no cgroup2 directory to bind`);
       steps.push(step.mount(dir, target, '', MS.BIND | MS.REC, '', StepFlag.CheckTarget, `bind cgroup on ${dest}`));
       if (flags & ~BIND_ONLY) steps.push(step.mount('', target, '', flags | MS.BIND | MS.REC | MS.REMOUNT, '', 0, `remount ${dest}`));
     }
@@ -116,15 +115,13 @@ function planCgroupMount(m: Mount, dest: string, flags: number, ctx: MountContex
   }
   const tmpfsFlags = MS.NOEXEC | MS.NOSUID | MS.NODEV;
   steps.push(step.mount('tmpfs', target, 'tmpfs', tmpfsFlags, 'mode=755', StepFlag.CheckTarget, `mount tmpfs on ${dest}`));
-  // One entry per hierarchy: the mountpoint's base name ("cpu,cpuacct", "memory", "systemd").
+  // One entry per hierarchy, named as its mountpoint ("cpu,cpuacct", "memory", "systemd"),
+  // bound from the container's own directory in it.
   const hierarchies = new Map<string, { dir: string; subsystems: string[] }>();
-  for (const [controller, dir] of Object.entries(ctx.cgroupPaths)) {
-    if (controller === '' || controller === 'unified') continue;
-    const mountpoint = ctx.cgroupPath === '/' ? dir : dir.slice(0, dir.length - ctx.cgroupPath.length);
-    const base = path.basename(mountpoint);
-    const h = hierarchies.get(base) ?? { dir, subsystems: [] };
-    h.subsystems.push(controller);
-    hierarchies.set(base, h);
+  for (const mount of new Set(ctx.cgroupHost.v1.values())) {
+    const sub = mount.subsystems.find((s) => ctx.cgroupPaths[s] !== undefined);
+    if (!sub) continue;
+    hierarchies.set(path.basename(mount.mountpoint), { dir: ctx.cgroupPaths[sub], subsystems: mount.subsystems });
   }
   const inner = flags & ~(MS.REMOUNT | MS.RDONLY);
   // A plain comparison: localeCompare would load ICU collation data (~tens of ms).
