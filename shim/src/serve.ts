@@ -1,0 +1,94 @@
+/**
+ * The long-lived shim (containerd runtime/v2/shim/shim.go run + serve): the
+ * ttrpc task server on the listener inherited as fd 3, the control channel
+ * to the native reaper on fd 4. It keeps serving when containerd goes away
+ * and exits only on Shutdown with no container left (or SIGTERM/SIGINT).
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { loadRoot } from '../../proto/src/loader';
+import { Publisher } from './events/publisher';
+import { ExitMonitor } from './exits';
+import type { Flags } from './flags';
+import { configure, log as rootLog } from './logging';
+import { ControlChannel } from './native/channel';
+import { CTL_FD, LISTEN_FD } from './start';
+import { registerTaskService } from './task-service';
+import { TaskService } from './task/service';
+import { TtrpcServer } from './ttrpc/server';
+
+export const PROTO_FILES = [
+  'runtime/task/v2/shim.proto',
+  'runtime/v2/runc/options/oci.proto',
+  'runtime/options/v1/api.proto',
+  'services/ttrpc/events/v1/events.proto',
+  'events/task.proto',
+  'types/cgroups/v1/metrics.proto',
+  'types/cgroups/v2/metrics.proto',
+];
+
+export async function serve(flags: Flags): Promise<void> {
+  configure({ level: flags.debug ? 'debug' : 'info', trace: process.env.BERTH_TRACE ?? '' });
+  const log = rootLog.child({ runtime: 'io.containerd.berth.v2', namespace: flags.namespace, pid: process.pid });
+  const dir = process.env.BERTH_SHIM_STATE;
+  if (!dir) throw new Error('BERTH_SHIM_STATE is not set: the server is started by `start`');
+  const workDir = path.join(dir, 'io');
+  fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
+
+  const root = loadRoot(PROTO_FILES);
+  const native = ControlChannel.fromFd(CTL_FD);
+  const exits = new ExitMonitor((e) => log.debug('reaped a process no task owns', { component: 'shim.exits', pid: e.pid, status: e.status }));
+  native.on('exit', (e) => exits.exit(e));
+
+  const publisher = new Publisher({
+    namespace: flags.namespace,
+    ttrpcAddress: process.env.TTRPC_ADDRESS ?? '',
+    publishBinary: flags.publishBinary,
+    address: flags.address,
+    queueDir: path.join(dir, 'events'),
+    root,
+    log: log.child({ component: 'shim.events' }),
+  });
+
+  const server = new TtrpcServer({
+    onError: (err, ctx) => log.debug('request failed', { component: 'shim.ttrpc', method: ctx.method, err }),
+  });
+  let stopping = false;
+  const shutdown = async (why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shim shutting down', { reason: why });
+    server.close();
+    await publisher.flush(5000);
+    publisher.close();
+    fs.rmSync(path.join(dir, 'sock'), { force: true });
+    if (publisher.pending === 0) fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  const service = new TaskService({
+    namespace: flags.namespace,
+    native,
+    exits,
+    publisher,
+    workDir,
+    root,
+    log,
+    shimPid: process.ppid,
+    shutdown: () => void shutdown('shutdown requested'),
+  });
+  registerTaskService(server, root, service, log);
+
+  native.on('close', () => {
+    log.error('lost the native reaper; exiting');
+    process.exit(1);
+  });
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  const listener = net.createServer();
+  listener.on('error', (err) => log.error('ttrpc listener failed', { err }));
+  listener.listen({ fd: LISTEN_FD });
+  server.serve(listener);
+  log.info('shim serving', { address: fs.existsSync('address') ? fs.readFileSync('address', 'utf8') : undefined });
+}

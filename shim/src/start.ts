@@ -1,0 +1,188 @@
+/**
+ * `containerd-shim-berth-v2 start` (containerd's shim manager Start,
+ * runtime/v2/runc/manager/manager_linux.go): run by containerd in the bundle
+ * with the runtime options on stdin; starts the long-lived shim, or finds the
+ * running one its group shares, writes the bundle's `address` file, prints
+ * the ttrpc address and exits.
+ *
+ * The long-lived shim is `berth-nsexec shim-reaper` (the subreaper, in a new
+ * session) running Node with the server. The socket lives in the shim's own
+ * directory, <state>/<hash>/sock, the hash covering containerd's address, the
+ * namespace and the group.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { loadRoot } from '../../proto/src/loader';
+import type { Flags } from './flags';
+import { nsexecPath } from './native/paths';
+import { resolveOptions } from './options';
+
+/** Annotations that put containers in one shim, first match wins (groupLabels). */
+export const GROUP_LABELS = ['io.containerd.berth.v2.group', 'io.containerd.runc.v2.group', 'io.kubernetes.cri.sandbox-id'];
+/** sizeof(sockaddr_un.sun_path) - 1. */
+const SOCKET_PATH_MAX = 107;
+export const LISTEN_FD = 3;
+export const CTL_FD = 4;
+
+/**
+ * V8 flags for the long-lived shim (BERTH_SHIM_NODE_FLAGS overrides): it is
+ * idle nearly all the time, so memory matters and peak speed does not.
+ * Chosen by bench/shim (see its report).
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=64', '--single-threaded', '--jitless', '--stack-size=1024'];
+
+export function stateRoot(): string {
+  return process.env.BERTH_SHIM_STATE_ROOT ?? '/run/berth/shim';
+}
+
+/** The group a container's shim serves: an annotation, BERTH_SHIM_GROUP=namespace, or the container alone. */
+export function groupOf(id: string, namespace: string, annotations: Record<string, string>): string {
+  for (const label of GROUP_LABELS) if (annotations[label]) return `group:${annotations[label]}`;
+  if (process.env.BERTH_SHIM_GROUP === 'namespace') return `namespace:${namespace}`;
+  return `id:${id}`;
+}
+
+export function shimDir(address: string, namespace: string, group: string): string {
+  const hash = createHash('sha256').update(`berth\0${address}\0${namespace}\0${group}`).digest('hex').slice(0, 32);
+  return path.join(stateRoot(), hash);
+}
+
+function canConnect(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socket);
+    const t = setTimeout(() => { s.destroy(); resolve(false); }, 500);
+    s.once('connect', () => { clearTimeout(t); s.destroy(); resolve(true); });
+    s.once('error', () => { clearTimeout(t); resolve(false); });
+  });
+}
+
+/** Writes the bundle's address file atomically (shim.WriteAddress, plus fsync). */
+export function writeAddress(bundle: string, address: string): void {
+  const file = path.join(bundle, 'address');
+  const tmp = path.join(bundle, '.address');
+  const fd = fs.openSync(tmp, 'w', 0o666);
+  try {
+    fs.writeSync(fd, address);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+function readStdin(): Buffer {
+  try {
+    return fs.readFileSync(0);
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+/** Moves `pid` into the shim cgroup named by the options (ShimCgroup), v1 or v2. */
+function joinCgroup(pid: number, cgroup: string): void {
+  const root = '/sys/fs/cgroup';
+  if (fs.existsSync(path.join(root, 'cgroup.controllers'))) {
+    fs.writeFileSync(path.join(root, cgroup, 'cgroup.procs'), String(pid));
+    return;
+  }
+  for (const ctrl of fs.readdirSync(root)) {
+    const procs = path.join(root, ctrl, cgroup, 'cgroup.procs');
+    if (fs.existsSync(procs)) fs.writeFileSync(procs, String(pid));
+  }
+}
+
+/** One more than containerd's own OOM score, so that the kernel picks the shim first (AdjustOOMScore). */
+function adjustOomScore(pid: number): void {
+  const parent = Number(fs.readFileSync(`/proc/${process.ppid}/oom_score_adj`, 'utf8').trim());
+  fs.writeFileSync(`/proc/${pid}/oom_score_adj`, String(Math.min(parent + 1, 1000)));
+}
+
+/** Reads "ok PID" / "error ERRNO MSG" from the reaper's stdout. */
+function readReport(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (d: string) => {
+      text += d;
+      if (text.includes('\n')) resolve(text.split('\n')[0]);
+    });
+    stream.on('end', () => resolve(text.split('\n')[0]));
+  });
+}
+
+export async function start(flags: Flags): Promise<string> {
+  const bundle = flags.bundle || process.cwd();
+  const spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+  const dir = shimDir(flags.address, flags.namespace, groupOf(flags.id, flags.namespace, spec.annotations ?? {}));
+  const socket = path.join(dir, 'sock');
+  if (socket.length > SOCKET_PATH_MAX) throw new Error(`${JSON.stringify(socket)}: unix socket path too long (> ${SOCKET_PATH_MAX})`);
+  const address = `unix://${socket}`;
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+
+  // A shim serving this group already (grouping), or a stale socket.
+  if (await canConnect(socket)) {
+    writeAddress(bundle, address);
+    return address;
+  }
+  fs.rmSync(socket, { force: true });
+
+  const opts = readStdin();
+  let shimCgroup = '';
+  if (opts.length) {
+    const root = loadRoot(['runtime/v2/runc/options/oci.proto', 'runtime/options/v1/api.proto']);
+    const any = root.lookupType('google.protobuf.Any');
+    const decoded = any.toObject(any.decode(opts)) as { typeUrl?: string; value?: Uint8Array };
+    shimCgroup = resolveOptions(decoded, root).shimCgroup;
+  }
+
+  let logFd: number;
+  try {
+    logFd = fs.openSync(path.join(bundle, 'log'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    logFd = fs.openSync('/dev/null', 'w');
+  }
+  const nodeFlags = process.env.BERTH_SHIM_NODE_FLAGS !== undefined
+    ? process.env.BERTH_SHIM_NODE_FLAGS.split(/\s+/).filter(Boolean)
+    : NODE_FLAGS;
+  const serverArgs = ['-namespace', flags.namespace, '-id', flags.id, '-address', flags.address, '-publish-binary', flags.publishBinary];
+  if (flags.debug) serverArgs.push('-debug');
+  const child = spawn(nsexecPath(), [
+    'shim-reaper', socket, String(LISTEN_FD), String(CTL_FD), '--',
+    process.execPath, ...nodeFlags, process.argv[1], ...serverArgs,
+  ], {
+    cwd: bundle,
+    detached: true, // a new session, away from containerd's signals
+    stdio: ['pipe', 'pipe', logFd],
+    env: { ...process.env, BERTH_SHIM_STATE: dir },
+  });
+  fs.closeSync(logFd);
+  const report = await readReport(child.stdout!);
+  const m = /^ok (\d+)$/.exec(report);
+  if (!m) {
+    child.stdin!.destroy();
+    const errno = /^error (\d+)/.exec(report);
+    if (errno && Number(errno[1]) === 98 /* EADDRINUSE */ && (await canConnect(socket))) {
+      writeAddress(bundle, address); // another start of the same group won the race
+      return address;
+    }
+    throw new Error(`failed to start shim: ${report || 'the reaper exited without a report'}`);
+  }
+  const pid = Number(m[1]);
+  try {
+    fs.chmodSync(socket, 0o600);
+    writeAddress(bundle, address);
+    if (shimCgroup) joinCgroup(pid, shimCgroup);
+    adjustOomScore(pid);
+  } catch (err) {
+    process.kill(pid, 'SIGKILL');
+    fs.rmSync(socket, { force: true });
+    throw err;
+  }
+  child.stdin!.end(); // go: the reaper forks the server now
+  child.stdout!.destroy();
+  child.unref();
+  return address;
+}
