@@ -26,14 +26,18 @@
  *
  *   Control channel messages, both ways: u32 length (little-endian), then
  *   that many bytes of NUL-terminated string fields.
- *     Node → C  mkfifo TAG PATH MODE           mkfifo(2), MODE octal
+ *     Node → C  pipe TAG                       pipe2(2); Node opens both ends as
+ *                                              /proc/REAPER/fd/N (its own open file
+ *                                              descriptions, so O_NONBLOCK stays
+ *                                              private), then asks to close them
+ *               pipe-close TAG R W             close a pipe made by `pipe`
  *               console TAG CTAG SOCK RELAY    listen on SOCK (the runtime's
  *                                              --console-socket); take the pty
  *                                              master it sends, connect to
  *                                              RELAY and relay bytes both ways
  *               resize TAG CTAG COLS ROWS      TIOCSWINSZ on CTAG's master
  *               console-close TAG CTAG         drain CTAG's master, close all
- *     C → Node  ok TAG | err TAG ERRNO         the reply to a request
+ *     C → Node  ok TAG [R W] | err TAG ERRNO   the reply to a request
  *               exit PID WAITSTATUS SEC NSEC   a reaped child (raw status)
  *               console-closed CTAG ERRNO      a relay ended (0: hang-up)
  *
@@ -89,6 +93,7 @@ struct console {
 };
 
 static struct console *consoles[MAX_CONSOLES];
+static char pipe_fd[4096];	/* fds made by `pipe` and not closed yet */
 static unsigned long console_seq;
 static int ctl = -1;
 static pid_t child = -1;
@@ -293,8 +298,33 @@ static void handle_request(char *buf, uint32_t len)
 		return;
 	const char *op = f[0], *tag = f[1];
 
-	if (strcmp(op, "mkfifo") == 0 && n == 4) {
-		reply(tag, mkfifo(f[2], (mode_t)strtoul(f[3], NULL, 8)) < 0 ? errno : 0);
+	if (strcmp(op, "pipe") == 0 && n == 2) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			reply(tag, errno);
+		} else if (p[0] >= (int)sizeof(pipe_fd) || p[1] >= (int)sizeof(pipe_fd)) {
+			close(p[0]);
+			close(p[1]);
+			reply(tag, EMFILE);
+		} else {
+			char r[16], w[16];
+			snprintf(r, sizeof(r), "%d", p[0]);
+			snprintf(w, sizeof(w), "%d", p[1]);
+			pipe_fd[p[0]] = pipe_fd[p[1]] = 1;
+			ctl_send(4, (const char *[]){ "ok", tag, r, w });
+		}
+	} else if (strcmp(op, "pipe-close") == 0 && n == 4) {
+		int err = 0;
+		for (int i = 2; i < 4; i++) {
+			int fd = atoi(f[i]);
+			if (fd > 0 && fd < (int)sizeof(pipe_fd) && pipe_fd[fd]) {
+				pipe_fd[fd] = 0;
+				close(fd);
+			} else {
+				err = EBADF;
+			}
+		}
+		reply(tag, err);
 	} else if (strcmp(op, "console") == 0 && n == 5) {
 		struct console *c = calloc(1, sizeof(*c));
 		int slot = -1;

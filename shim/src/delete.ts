@@ -5,10 +5,10 @@
  * (exit status 137: the container was killed with its shim).
  */
 import * as path from 'node:path';
-import { loadRoot } from '../../proto/src/loader';
 import type { Flags } from './flags';
 import { unmountAll } from './mount/mount';
 import { defaultBinary, defaultRoot, readOptions } from './options';
+import { shimRoot } from './protos';
 import { readPidFile, INIT_PID_FILE } from './process/init';
 import { RuncCli } from './runtime-client';
 import { now } from './timestamp';
@@ -40,6 +40,6 @@ export async function del(flags: Flags): Promise<Uint8Array> {
   } catch (err) {
     process.stderr.write(`failed to read init pid file: ${(err as Error).message}\n`);
   }
-  const t = loadRoot(['runtime/task/v2/shim.proto']).lookupType('containerd.task.v2.DeleteResponse');
+  const t = shimRoot().lookupType('containerd.task.v2.DeleteResponse');
   return t.encode(t.fromObject({ pid, exitStatus: 128 + SIGKILL, exitedAt: now() })).finish();
 }

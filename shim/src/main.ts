@@ -5,10 +5,7 @@
  *   containerd-shim-berth-v2 -namespace NS -id ID -address A -bundle B delete
  *   (no action: the long-lived ttrpc server, started by `start`)
  */
-import { del } from './delete';
 import { parseFlags, UsageError } from './flags';
-import { serve } from './serve';
-import { start } from './start';
 
 const NAME = 'containerd-shim-berth-v2';
 const VERSION = '0.1.0';
@@ -21,14 +18,15 @@ async function main(): Promise<void> {
   }
   if (!flags.namespace) throw new UsageError('shim namespace cannot be empty');
   switch (flags.action) {
+    // Each action loads only its own modules (esbuild keeps these lazy).
     case 'start':
-      process.stdout.write(await start(flags));
+      process.stdout.write(await (await import('./start')).start(flags));
       return;
     case 'delete':
-      process.stdout.write(await del(flags));
+      process.stdout.write(await (await import('./delete')).del(flags));
       return;
     case '':
-      return serve(flags);
+      return (await import('./serve')).serve(flags);
     default:
       throw new UsageError(`unknown action ${JSON.stringify(flags.action)}`);
   }

@@ -40,15 +40,16 @@ export function defaultRoot(): string {
   return process.env.BERTH_SHIM_RUNTIME_ROOT ?? '/run/containerd/berth';
 }
 
+/** google.protobuf.Any as protobufjs holds it (the well-known types keep proto field names). */
 export interface AnyMessage {
-  typeUrl?: string;
+  type_url?: string;
   value?: Uint8Array;
 }
 
 /** Resolves CreateTaskRequest.options (may be empty). */
 export function resolveOptions(any: AnyMessage | null | undefined, root: protobuf.Root): RuntimeOptions {
   const o: Partial<RuntimeOptions> = {};
-  const url = any?.typeUrl ?? '';
+  const url = any?.type_url ?? '';
   const name = url.slice(url.lastIndexOf('/') + 1);
   if (name === 'containerd.runc.v1.Options') {
     const t = root.lookupType('containerd.runc.v1.Options');

@@ -7,26 +7,16 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { loadRoot } from '../../proto/src/loader';
 import { Publisher } from './events/publisher';
 import { ExitMonitor } from './exits';
 import type { Flags } from './flags';
 import { configure, log as rootLog } from './logging';
 import { ControlChannel } from './native/channel';
-import { CTL_FD, LISTEN_FD } from './start';
+import { CTL_FD, LISTEN_FD } from './native/paths';
 import { registerTaskService } from './task-service';
 import { TaskService } from './task/service';
 import { TtrpcServer } from './ttrpc/server';
-
-export const PROTO_FILES = [
-  'runtime/task/v2/shim.proto',
-  'runtime/v2/runc/options/oci.proto',
-  'runtime/options/v1/api.proto',
-  'services/ttrpc/events/v1/events.proto',
-  'events/task.proto',
-  'types/cgroups/v1/metrics.proto',
-  'types/cgroups/v2/metrics.proto',
-];
+import { shimRoot } from './protos';
 
 export async function serve(flags: Flags): Promise<void> {
   configure({ level: flags.debug ? 'debug' : 'info', trace: process.env.BERTH_TRACE ?? '' });
@@ -36,8 +26,8 @@ export async function serve(flags: Flags): Promise<void> {
   const workDir = path.join(dir, 'io');
   fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
 
-  const root = loadRoot(PROTO_FILES);
-  const native = ControlChannel.fromFd(CTL_FD);
+  const root = shimRoot();
+  const native = ControlChannel.fromFd(CTL_FD, process.ppid);
   const exits = new ExitMonitor((e) => log.debug('reaped a process no task owns', { component: 'shim.exits', pid: e.pid, status: e.status }));
   native.on('exit', (e) => exits.exit(e));
 

@@ -84,7 +84,7 @@ export class Publisher {
   /** Queues an event (e.g. 'TaskExit' with a TaskExit object); sending happens in the background. */
   publish(name: EventName, event: object, timestamp: Timestamp = now()): void {
     const type = this.cfg.root.lookupType(`containerd.events.${name}`);
-    const any = { typeUrl: `containerd.events.${name}`, value: type.encode(type.fromObject(event)).finish() };
+    const any = { type_url: `containerd.events.${name}`, value: type.encode(type.fromObject(event)).finish() };
     const env = this.envelopeType.fromObject({ timestamp, namespace: this.cfg.namespace, topic: Topics[name], event: any });
     const item: Item = {
       seq: ++this.seq,

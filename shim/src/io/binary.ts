@@ -27,9 +27,9 @@ export function binaryCommand(uri: string): { path: string; args: string[] } {
 }
 
 /** Starts the logger on `out`/`err` read ends and waits until it is ready. */
-export async function startLogger(uri: string, id: string, namespace: string, out: number, err: number, native: ControlChannel, dir: string): Promise<ChildProcess> {
+export async function startLogger(uri: string, id: string, namespace: string, out: number, err: number, native: ControlChannel): Promise<ChildProcess> {
   const { path, args } = binaryCommand(uri);
-  const ready = await makePipe(native, dir, 'out');
+  const ready = await makePipe(native, 'out');
   let child: ChildProcess;
   try {
     child = spawn(path, args, {
@@ -71,12 +71,12 @@ export class BinaryIO implements ProcessIO {
   private err?: Pipe;
   private logger?: ChildProcess;
 
-  static async create(native: ControlChannel, dir: string, uri: string, id: string, namespace: string): Promise<BinaryIO> {
+  static async create(native: ControlChannel, uri: string, id: string, namespace: string): Promise<BinaryIO> {
     const io = new BinaryIO();
     try {
-      io.out = await makePipe(native, dir, 'out');
-      io.err = await makePipe(native, dir, 'out');
-      io.logger = await startLogger(uri, id, namespace, io.out.r, io.err.r, native, dir);
+      io.out = await makePipe(native, 'out');
+      io.err = await makePipe(native, 'out');
+      io.logger = await startLogger(uri, id, namespace, io.out.r, io.err.r, native);
       // the logger holds the read ends
       closeQuietly(io.out.r);
       closeQuietly(io.err.r);

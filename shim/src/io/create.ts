@@ -22,12 +22,12 @@ export async function createIO(ctx: IOContext, id: string, stdio: Stdio): Promis
   const s = scheme(stdio.stdout);
   switch (s) {
     case 'fifo':
-      return PipeIO.create(ctx.native, ctx.dir, stdio, ctx.ioUid, ctx.ioGid);
+      return PipeIO.create(ctx.native, stdio, ctx.ioUid, ctx.ioGid);
     case 'binary':
-      return BinaryIO.create(ctx.native, ctx.dir, stdio.stdout, id, ctx.namespace);
+      return BinaryIO.create(ctx.native, stdio.stdout, id, ctx.namespace);
     case 'file': {
       const file = decodeURIComponent(new URL(stdio.stdout).pathname);
-      return PipeIO.create(ctx.native, ctx.dir, { ...stdio, stdout: file, stderr: file }, ctx.ioUid, ctx.ioGid, file);
+      return PipeIO.create(ctx.native, { ...stdio, stdout: file, stderr: file }, ctx.ioUid, ctx.ioGid, file);
     }
     default:
       throw new InvalidArgumentError(`unknown STDIO scheme ${s}`);

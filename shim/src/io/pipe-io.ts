@@ -37,12 +37,12 @@ export class PipeIO implements ProcessIO {
    * the create before the runtime runs. `file` makes stdout and stderr append
    * to one regular file (file://).
    */
-  static async create(native: ControlChannel, dir: string, stdio: Stdio, uid: number, gid: number, file?: string): Promise<PipeIO> {
+  static async create(native: ControlChannel, stdio: Stdio, uid: number, gid: number, file?: string): Promise<PipeIO> {
     const io = new PipeIO();
     try {
-      if (stdio.stdin) io.stdinPipe = await makePipe(native, dir, 'in', uid, gid);
-      if (stdio.stdout) io.outPipe = await makePipe(native, dir, 'out', uid, gid);
-      if (stdio.stderr) io.errPipe = await makePipe(native, dir, 'out', uid, gid);
+      if (stdio.stdin) io.stdinPipe = await makePipe(native, 'in', uid, gid);
+      if (stdio.stdout) io.outPipe = await makePipe(native, 'out', uid, gid);
+      if (stdio.stderr) io.errPipe = await makePipe(native, 'out', uid, gid);
       if (file) {
         fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
         fs.closeSync(fs.openSync(file, 'a', 0o644));

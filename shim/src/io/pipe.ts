@@ -1,20 +1,18 @@
 /**
- * Real pipes for the container's stdio. Node makes only socketpairs, and a
- * socket as stdout breaks `echo > /dev/stdout` inside the container, so the
- * shim asks its native parent for a FIFO in its private directory, opens both
- * ends and unlinks it: what is left is an anonymous pipe, as os.Pipe() gives
- * containerd's shim.
- *
- * The container's end is opened without O_NONBLOCK (the flag lives in the
- * shared file description; a non-blocking stdout makes writers fail with
- * EAGAIN). The shim's end is used through net.Socket, which sets its own.
+ * Real, anonymous pipes for the container's stdio, as os.Pipe() gives
+ * containerd's shim. Node only makes socketpairs (a socket as stdout breaks
+ * `echo > /dev/stdout` in the container), so the native reaper makes the
+ * pipe and the shim opens each end through /proc/REAPER/fd/N, which yields
+ * a new open file description of the same pipe: readlink shows pipe:[N], and
+ * O_NONBLOCK, which net.Socket sets on the shim's ends, stays off the ends
+ * given to the container or a logger (a non-blocking stdout makes writers
+ * fail with EAGAIN). Opening does not block: the reaper holds both ends
+ * until the shim has opened its own.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { ControlChannel } from '../native/channel';
 
-const { O_RDONLY, O_WRONLY, O_NONBLOCK, O_CLOEXEC } = fs.constants as typeof fs.constants & { O_CLOEXEC: number };
-const CLOEXEC = O_CLOEXEC ?? 0o2000000;
+const O_CLOEXEC = 0o2000000;
 
 export interface Pipe {
   /** Read end. */
@@ -23,30 +21,23 @@ export interface Pipe {
   w: number;
 }
 
-let seq = 0;
-
-/**
- * A pipe whose `r` (for direction 'in': the container reads) or `w` (for
- * 'out': the container writes) end is blocking.
- */
-export async function makePipe(native: ControlChannel, dir: string, direction: 'in' | 'out', uid = 0, gid = 0): Promise<Pipe> {
-  const p = path.join(dir, `p${process.pid}-${++seq}`);
-  await native.mkfifo(p, 0o600);
+/** A pipe whose ends are both blocking; chown'd to uid/gid for the container's end. */
+export async function makePipe(native: ControlChannel, direction: 'in' | 'out', uid = 0, gid = 0): Promise<Pipe> {
+  const held = await native.pipe();
+  const reaperPid = native.reaperPid;
   try {
-    if (direction === 'out') {
-      const r = fs.openSync(p, O_RDONLY | O_NONBLOCK | CLOEXEC);
-      const w = fs.openSync(p, O_WRONLY | CLOEXEC); // a reader exists: does not block
-      if (uid || gid) fs.fchownSync(w, uid, gid);
-      return { r, w };
+    const r = fs.openSync(`/proc/${reaperPid}/fd/${held.r}`, fs.constants.O_RDONLY | O_CLOEXEC);
+    let w: number;
+    try {
+      w = fs.openSync(`/proc/${reaperPid}/fd/${held.w}`, fs.constants.O_WRONLY | O_CLOEXEC);
+    } catch (err) {
+      fs.closeSync(r);
+      throw err;
     }
-    const probe = fs.openSync(p, O_RDONLY | O_NONBLOCK | CLOEXEC);
-    const w = fs.openSync(p, O_WRONLY | O_NONBLOCK | CLOEXEC);
-    const r = fs.openSync(p, O_RDONLY | CLOEXEC); // a writer exists: does not block
-    fs.closeSync(probe);
-    if (uid || gid) fs.fchownSync(r, uid, gid);
+    if (uid || gid) fs.fchownSync(direction === 'in' ? r : w, uid, gid);
     return { r, w };
   } finally {
-    fs.rmSync(p, { force: true });
+    await native.pipeClose(held.r, held.w);
   }
 }
 

@@ -98,10 +98,10 @@ export class ConsoleIO implements ProcessIO {
       return;
     }
     if (scheme(this.stdio.stdout) === 'binary') {
-      const out = await makePipe(this.native, path.dirname(this.consoleSocket), 'out');
-      const err = await makePipe(this.native, path.dirname(this.consoleSocket), 'out');
+      const out = await makePipe(this.native, 'out');
+      const err = await makePipe(this.native, 'out');
       try {
-        this.logger = await startLogger(this.stdio.stdout, this.id, this.namespace, out.r, err.r, this.native, path.dirname(this.consoleSocket));
+        this.logger = await startLogger(this.stdio.stdout, this.id, this.namespace, out.r, err.r, this.native);
       } finally {
         closeQuietly(out.r);
         closeQuietly(err.r);

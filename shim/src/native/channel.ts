@@ -6,7 +6,9 @@
  * bytes of NUL-terminated string fields:
  *
  *   shim (Node)                                   shim-reaper (C)
- *     mkfifo TAG PATH MODE                 ─────▶   mkfifo(2)
+ *     pipe TAG                             ─────▶   pipe2(2)
+ *                              ok TAG R W  ◀─────   (Node opens /proc/PID/fd/R and W)
+ *     pipe-close TAG R W                   ─────▶   close both
  *     console TAG CTAG SOCK RELAY          ─────▶   listen on SOCK for a pty master
  *     resize TAG CTAG COLS ROWS            ─────▶   TIOCSWINSZ
  *     console-close TAG CTAG               ─────▶   drain the master, close
@@ -52,9 +54,10 @@ export interface ControlChannel extends EventEmitter {
 export class ControlChannel extends EventEmitter {
   private buf: Buffer = Buffer.alloc(0);
   private seq = 0;
-  private readonly waiting = new Map<string, { resolve: () => void; reject: (e: Error) => void; what: string }>();
+  private readonly waiting = new Map<string, { resolve: (values: string[]) => void; reject: (e: Error) => void; what: string }>();
 
-  constructor(private readonly sock: net.Socket) {
+  /** @param reaperPid the reaper's pid, whose /proc/PID/fd holds the pipes it makes */
+  constructor(private readonly sock: net.Socket, readonly reaperPid: number) {
     super();
     sock.on('data', (chunk: Buffer) => this.onData(chunk));
     sock.on('error', () => sock.destroy());
@@ -66,25 +69,31 @@ export class ControlChannel extends EventEmitter {
   }
 
   /** Opens the channel on an inherited fd. */
-  static fromFd(fd: number): ControlChannel {
-    return new ControlChannel(new net.Socket({ fd, readable: true, writable: true }));
+  static fromFd(fd: number, reaperPid: number): ControlChannel {
+    return new ControlChannel(new net.Socket({ fd, readable: true, writable: true }), reaperPid);
   }
 
-  mkfifo(path: string, mode: number): Promise<void> {
-    return this.request('mkfifo', [path, mode.toString(8)], path);
+  /** A pipe held by the reaper: the fd numbers of its read and write ends in the reaper. */
+  async pipe(): Promise<{ r: number; w: number }> {
+    const [r, w] = await this.request('pipe', [], 'pipe');
+    return { r: Number(r), w: Number(w) };
+  }
+
+  async pipeClose(r: number, w: number): Promise<void> {
+    await this.request('pipe-close', [String(r), String(w)], 'pipe');
   }
 
   /** Asks the reaper to take the pty master sent on `socketPath` and relay it to `relayPath`. */
-  console(ctag: string, socketPath: string, relayPath: string): Promise<void> {
-    return this.request('console', [ctag, socketPath, relayPath], socketPath);
+  async console(ctag: string, socketPath: string, relayPath: string): Promise<void> {
+    await this.request('console', [ctag, socketPath, relayPath], socketPath);
   }
 
-  resize(ctag: string, cols: number, rows: number): Promise<void> {
-    return this.request('resize', [ctag, String(cols), String(rows)], ctag);
+  async resize(ctag: string, cols: number, rows: number): Promise<void> {
+    await this.request('resize', [ctag, String(cols), String(rows)], ctag);
   }
 
-  consoleClose(ctag: string): Promise<void> {
-    return this.request('console-close', [ctag], ctag);
+  async consoleClose(ctag: string): Promise<void> {
+    await this.request('console-close', [ctag], ctag);
   }
 
   /** Stops reading (lets the process exit) without closing. */
@@ -92,12 +101,12 @@ export class ControlChannel extends EventEmitter {
     this.sock.unref();
   }
 
-  private request(op: string, args: string[], what: string): Promise<void> {
+  private request(op: string, args: string[], what: string): Promise<string[]> {
     const tag = String(++this.seq);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<string[]>((resolve, reject) => {
       this.waiting.set(tag, { resolve, reject, what });
       this.sock.write(encode([op, tag, ...args]));
-    }).then(() => undefined, (err: Error & { errno?: number }) => {
+    }).catch((err: Error & { errno?: number }) => {
       throw err.errno !== undefined ? new NativeError(op, err.errno, what) : err;
     });
   }
@@ -121,7 +130,7 @@ export class ControlChannel extends EventEmitter {
         const w = this.waiting.get(f[1]);
         if (!w) return;
         this.waiting.delete(f[1]);
-        if (f[0] === 'ok') w.resolve();
+        if (f[0] === 'ok') w.resolve(f.slice(2));
         else w.reject(Object.assign(new Error(w.what), { errno: Number(f[2]) }));
         return;
       }

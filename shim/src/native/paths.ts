@@ -20,3 +20,7 @@ export function nsexecPath(): string {
   }
   throw new Error(`cannot find berth-nsexec (looked in ${candidates.filter(Boolean).join(', ')}); run \`make native\``);
 }
+
+/** Where the reaper puts the ttrpc listener and the control channel in the server (containerd's shim uses fd 3 too). */
+export const LISTEN_FD = 3;
+export const CTL_FD = 4;

@@ -48,8 +48,9 @@ export interface ServiceConfig {
   shimPid: number;
 }
 
+/** google.protobuf.Any as protobufjs holds it (the well-known types keep proto field names). */
 interface AnyMsg {
-  typeUrl?: string;
+  type_url?: string;
   value?: Uint8Array;
 }
 
@@ -231,7 +232,7 @@ export class TaskService {
       processes: pids.map((pid) => {
         const e = [...c.execs.values()].find((x) => x.pid === pid);
         return e
-          ? { pid, info: { typeUrl: 'containerd.runc.v1.ProcessDetails', value: details.encode(details.fromObject({ execId: e.id })).finish() } }
+          ? { pid, info: { type_url: 'containerd.runc.v1.ProcessDetails', value: details.encode(details.fromObject({ execId: e.id })).finish() } }
           : { pid };
       }),
     };
@@ -270,7 +271,7 @@ export class TaskService {
       throw new NotFoundError(`cgroup does not exist: ${(err as Error).message}`, { cause: err });
     }
     const t = this.cfg.root.lookupType(stats.typeUrl);
-    return { stats: { typeUrl: stats.typeUrl, value: t.encode(t.fromObject(stats.metrics)).finish() } };
+    return { stats: { type_url: stats.typeUrl, value: t.encode(t.fromObject(stats.metrics)).finish() } };
   }
 
   async Connect(r: Req): Promise<object> {

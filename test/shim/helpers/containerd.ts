@@ -47,6 +47,8 @@ export class PrivateContainerd {
       BERTH_SHIM_RUNTIME_ROOT: path.join(dir, 'runc'),
       ...shimEnv,
     };
+    // This machine's Node CA bundle costs every Node start ~200 ms; containerd hosts do not set it.
+    delete env.NODE_EXTRA_CA_CERTS;
     fs.writeFileSync(path.join(dir, 'config.toml'), [
       'version = 2',
       `root = "${dir}/root"`,
@@ -90,7 +92,11 @@ export class PrivateContainerd {
     return fs.readFileSync(path.join(this.dir, 'containerd.log'), 'utf8');
   }
 
-  ctr(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CtrResult> {
+  /**
+   * Runs ctr. `input` goes to its stdin, which is closed `inputEndMs` later:
+   * ctr only calls CloseIO for an EOF that comes after the task exists.
+   */
+  ctr(args: string[], opts: { input?: string; inputEndMs?: number; timeoutMs?: number } = {}): Promise<CtrResult> {
     return new Promise((resolve) => {
       const child = execFile('ctr', ['--address', this.address, ...args], {
         env: this.env, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 << 20,
@@ -98,13 +104,14 @@ export class PrivateContainerd {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
         resolve({ code, stdout, stderr });
       });
-      if (opts.input !== undefined) child.stdin?.end(opts.input);
-      else child.stdin?.end();
+      if (opts.input !== undefined) child.stdin?.write(opts.input);
+      const t = setTimeout(() => child.stdin?.end(), opts.inputEndMs ?? 0);
+      child.once('exit', () => clearTimeout(t));
     });
   }
 
   /** ctr, failing the test on a non-zero exit. */
-  async ctrOk(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+  async ctrOk(args: string[], opts: { input?: string; inputEndMs?: number; timeoutMs?: number } = {}): Promise<string> {
     const r = await this.ctr(args, opts);
     if (r.code !== 0) throw new Error(`ctr ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
     return r.stdout;
@@ -118,20 +125,30 @@ export class PrivateContainerd {
     return pids;
   }
 
+  /** Pids of containerd-shim-runc-v2 processes this containerd started (tests run against the peer too). */
+  runcShimPids(): number[] {
+    return listProcesses().filter((p) => p.cmdline.startsWith('/usr/bin/containerd-shim-runc-v2') && p.cmdline.includes(`-address ${this.address} `)).map((p) => p.pid);
+  }
+
   async cleanup(): Promise<void> {
     await this.kill9().catch(() => undefined);
-    // containers, through runc's state
-    const root = path.join(this.dir, 'runc');
-    for (const ns of safeReaddir(root)) {
-      for (const id of safeReaddir(path.join(root, ns))) {
+    // containers, through runc's state: the berth shim's root, and runc shim's default
+    // root for the ids that are this containerd's bundles
+    const roots: [string, string[]][] = [];
+    const ours = path.join(this.dir, 'runc');
+    for (const ns of safeReaddir(ours)) roots.push([path.join(ours, ns), safeReaddir(path.join(ours, ns))]);
+    const tasks = path.join(this.dir, 'state', 'io.containerd.runtime.v2.task');
+    for (const ns of safeReaddir(tasks)) roots.push([path.join('/run/containerd/runc', ns), safeReaddir(path.join(tasks, ns))]);
+    for (const [root, ids] of roots) {
+      for (const id of ids) {
         try {
-          execFileSync('runc', ['--root', path.join(root, ns), 'delete', '--force', id], { stdio: 'ignore' });
+          execFileSync('runc', ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
         } catch {
           // already gone
         }
       }
     }
-    for (const pid of this.shimPids()) {
+    for (const pid of [...this.shimPids(), ...this.runcShimPids()]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
