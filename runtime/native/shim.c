@@ -39,7 +39,8 @@
  *               console-close TAG CTAG         drain CTAG's master, close all
  *     C → Node  ok TAG [R W] | err TAG ERRNO   the reply to a request
  *               exit PID WAITSTATUS SEC NSEC   a reaped child (raw status)
- *               console-closed CTAG ERRNO      a relay ended (0: hang-up)
+ *               console-closed CTAG ERRNO      a relay ended (0: hang-up; the
+ *                                              master stays until console-close)
  *
  *   berth-nsexec shim-mount OP...
  *
@@ -166,7 +167,8 @@ static void console_free(struct console *c, int err)
 {
 	char e[16];
 	snprintf(e, sizeof(e), "%d", err);
-	ctl_send(3, (const char *[]){ "console-closed", c->tag, e });
+	if (c->relay >= 0 || c->listen_fd >= 0)
+		ctl_send(3, (const char *[]){ "console-closed", c->tag, e });
 	if (c->listen_fd >= 0)
 		close(c->listen_fd);
 	if (c->master >= 0)
@@ -255,8 +257,14 @@ static void console_io(struct console *c, short mrev, short rrev)
 		if (c->in_off == c->in_len)
 			c->in_len = c->in_off = 0;
 	}
-	if (c->master_eof && c->out_len == 0)
-		console_free(c, 0);
+	if (c->master_eof && c->out_len == 0 && c->relay >= 0) {
+		/* Hang-up: the shim sees EOF on the relay. The master stays open
+		 * (ResizePty may still come) until console-close. */
+		close(c->relay);
+		c->relay = -1;
+		char e[] = "0";
+		ctl_send(3, (const char *[]){ "console-closed", c->tag, e });
+	}
 }
 
 /* console-close: forward what the master still holds, then close. */
@@ -517,6 +525,8 @@ static int reaper_main(int argc, char **argv)
 				pfd[n++] = (struct pollfd){ .fd = k->listen_fd, .events = POLLIN };
 				continue;
 			}
+			if (k->relay < 0)
+				continue;	/* hung up; kept for resize until console-close */
 			short me = 0, re = 0;
 			if (!k->master_eof && k->out_len == 0)
 				me |= POLLIN;

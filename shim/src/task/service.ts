@@ -179,8 +179,15 @@ export class TaskService {
 
   async ResizePty(r: Req): Promise<object> {
     const p = this.container(r.id).process(r.execId ?? '');
+    // ctr resizes right after Start; a process that is already gone has
+    // nothing left to resize, which is not the caller's error.
+    if (p.status === 'stopped') return {};
     p.check('resize');
-    await p.io?.resize(r.width ?? 0, r.height ?? 0);
+    try {
+      await p.io?.resize(r.width ?? 0, r.height ?? 0);
+    } catch (err) {
+      if (!p.exited) throw err;
+    }
     return {};
   }
 
