@@ -19,7 +19,13 @@ import { TtrpcServer } from './ttrpc/server';
 import { shimRoot } from './protos';
 
 export async function serve(flags: Flags): Promise<void> {
-  configure({ level: flags.debug ? 'debug' : 'info', trace: process.env.BERTH_TRACE ?? '' });
+  // BERTH_SHIM_LOG: a file to log to instead of containerd's log FIFO (debugging, tests)
+  const logFile = process.env.BERTH_SHIM_LOG;
+  configure({
+    level: flags.debug ? 'debug' : 'info',
+    trace: process.env.BERTH_TRACE ?? '',
+    fd: logFile ? fs.openSync(logFile, 'a', 0o600) : 2,
+  });
   const log = rootLog.child({ runtime: 'io.containerd.berth.v2', namespace: flags.namespace, pid: process.pid });
   const dir = process.env.BERTH_SHIM_STATE;
   if (!dir) throw new Error('BERTH_SHIM_STATE is not set: the server is started by `start`');
@@ -73,6 +79,9 @@ export async function serve(flags: Flags): Promise<void> {
     log.error('lost the native reaper; exiting');
     process.exit(1);
   });
+  // A bug must not take the containers down with the shim: log it and carry on.
+  process.on('uncaughtException', (err) => log.error('uncaught exception', { err, stack: err.stack }));
+  process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err }));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 

@@ -71,6 +71,8 @@ export class Publisher {
   private client?: TtrpcClient;
   private running = false;
   private closing = false;
+  /** The last attempt failed: new events go to disk at once. */
+  private failing = false;
   private drained: (() => void)[] = [];
   private readonly envelopeType: protobuf.Type;
   private readonly anyType: protobuf.Type;
@@ -95,6 +97,7 @@ export class Publisher {
     };
     this.cfg.log.debug('queue event', { component: 'shim.events', topic: item.topic, seq: item.seq });
     this.queue.push(item);
+    if (this.failing) this.persist(item);
     this.kick();
   }
 
@@ -134,8 +137,10 @@ export class Publisher {
         this.queue.shift();
         if (head.persisted) fs.rmSync(this.file(head.seq), { force: true });
         delay = RETRY_MIN_MS;
+        this.failing = false;
         if (this.queue.length === 0) for (const d of this.drained.splice(0)) d();
       } catch (err) {
+        this.failing = true;
         this.cfg.log.warn('failed to forward event, will retry', { topic: head.topic, err, retry_ms: delay });
         for (const item of this.queue) if (!item.persisted) this.persist(item);
         await new Promise((r) => setTimeout(r, delay));

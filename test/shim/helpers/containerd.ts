@@ -45,6 +45,7 @@ export class PrivateContainerd {
       BERTH_SHIM_RUNTIME: '/usr/sbin/runc',
       BERTH_SHIM_STATE_ROOT: path.join(dir, 'shim'),
       BERTH_SHIM_RUNTIME_ROOT: path.join(dir, 'runc'),
+      BERTH_SHIM_LOG: path.join(dir, 'shim.log'),
       ...shimEnv,
     };
     // This machine's Node CA bundle costs every Node start ~200 ms; containerd hosts do not set it.
@@ -82,7 +83,7 @@ export class PrivateContainerd {
   /** SIGKILLs containerd (its shims and containers keep running). */
   async kill9(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const exited = new Promise((r) => p.once('exit', r));
     p.kill('SIGKILL');
     await exited;
@@ -117,12 +118,12 @@ export class PrivateContainerd {
     return r.stdout;
   }
 
-  /** Pids of the berth shims (native reapers and their Node children) this containerd started. */
+  /** Pids of the berth shims (native reapers and their Node servers) this containerd started. */
   shimPids(): number[] {
-    const reapers = listProcesses().filter((p) => p.cmdline.includes('shim-reaper') && p.cmdline.includes(this.dir));
-    const pids = reapers.map((p) => p.pid);
-    for (const p of listProcesses()) if (pids.includes(p.ppid)) pids.push(p.pid);
-    return pids;
+    const all = listProcesses();
+    const reapers = all.filter((p) => p.cmdline.includes('shim-reaper') && p.cmdline.includes(this.dir)).map((p) => p.pid);
+    const servers = all.filter((p) => reapers.includes(p.ppid) && p.cmdline.includes('containerd-shim-berth-v2')).map((p) => p.pid);
+    return [...reapers, ...servers];
   }
 
   /** Pids of containerd-shim-runc-v2 processes this containerd started (tests run against the peer too). */

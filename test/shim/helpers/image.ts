@@ -17,11 +17,11 @@ function blob(dir: string, data: Buffer | string): { digest: string; size: numbe
   return { digest: `sha256:${hex}`, size: buf.length };
 }
 
-/** Writes <work>/busybox-oci.tar and returns its path. */
-export function buildBusyboxArchive(work: string): string {
+/** A busybox root filesystem in <work>/<name>: the static binary, a symlink per applet, passwd/group. */
+export function buildBusyboxRootfs(work: string, name = 'img-rootfs'): string {
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
   if (!busybox) throw new Error('busybox-static is not installed');
-  const rootfs = path.join(work, 'img-rootfs');
+  const rootfs = path.join(work, name);
   for (const d of ['bin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
   fs.copyFileSync(busybox, path.join(rootfs, 'bin', 'busybox'));
   fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
@@ -30,7 +30,12 @@ export function buildBusyboxArchive(work: string): string {
   }
   fs.writeFileSync(path.join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
   fs.writeFileSync(path.join(rootfs, 'etc', 'group'), 'root:x:0:\n');
+  return rootfs;
+}
 
+/** Writes <work>/busybox-oci.tar and returns its path. */
+export function buildBusyboxArchive(work: string): string {
+  const rootfs = buildBusyboxRootfs(work);
   const layout = path.join(work, 'img-layout');
   fs.mkdirSync(path.join(layout, 'blobs', 'sha256'), { recursive: true });
   const layerTar = execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', '-', '.'], { maxBuffer: 64 << 20 });
