@@ -10,9 +10,10 @@ import * as path from 'node:path';
 import { Publisher } from './events/publisher';
 import { ExitMonitor } from './exits';
 import type { Flags } from './flags';
-import { configure, log as rootLog } from './logging';
+import { configure, log as rootLog, type Logger } from './logging';
 import { ControlChannel } from './native/channel';
 import { CTL_FD, LISTEN_FD } from './native/paths';
+import { EVENTS_DIR, IO_DIR, MEMBERS_DIR, SOCKET } from './layout';
 import { registerTaskService } from './task-service';
 import { TaskService } from './task/service';
 import { TtrpcServer } from './ttrpc/server';
@@ -29,7 +30,7 @@ export async function serve(flags: Flags): Promise<void> {
   const log = rootLog.child({ runtime: 'io.containerd.berth.v2', namespace: flags.namespace, pid: process.pid });
   const dir = process.env.BERTH_SHIM_STATE;
   if (!dir) throw new Error('BERTH_SHIM_STATE is not set: the server is started by `start`');
-  const workDir = path.join(dir, 'io');
+  const workDir = path.join(dir, IO_DIR);
   fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
 
   const root = shimRoot();
@@ -42,14 +43,17 @@ export async function serve(flags: Flags): Promise<void> {
     ttrpcAddress: process.env.TTRPC_ADDRESS ?? '',
     publishBinary: flags.publishBinary,
     address: flags.address,
-    queueDir: path.join(dir, 'events'),
+    queueDir: path.join(dir, EVENTS_DIR),
     root,
     log: log.child({ component: 'shim.events' }),
   });
 
+  const idleGc = idleCollector(1500, log);
   const server = new TtrpcServer({
     onError: (err, ctx) => log.debug('request failed', { component: 'shim.ttrpc', method: ctx.method, err }),
+    onSettled: idleGc,
   });
+  native.on('exit', idleGc);
   let stopping = false;
   const shutdown = async (why: string): Promise<void> => {
     if (stopping) return;
@@ -58,7 +62,7 @@ export async function serve(flags: Flags): Promise<void> {
     server.close();
     await publisher.flush(5000);
     publisher.close();
-    fs.rmSync(path.join(dir, 'sock'), { force: true });
+    fs.rmSync(path.join(dir, SOCKET), { force: true });
     if (publisher.pending === 0) fs.rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   };
@@ -71,6 +75,7 @@ export async function serve(flags: Flags): Promise<void> {
     root,
     log,
     shimPid: process.ppid,
+    onLeave: (id) => fs.rmSync(path.join(dir, MEMBERS_DIR, id), { force: true }),
     shutdown: () => void shutdown('shutdown requested'),
   });
   registerTaskService(server, root, service, log);
@@ -90,4 +95,27 @@ export async function serve(flags: Flags): Promise<void> {
   listener.listen({ fd: LISTEN_FD });
   server.serve(listener);
   log.info('shim serving', { address: fs.existsSync('address') ? fs.readFileSync('address', 'utf8') : undefined });
+  idleGc();
+}
+
+/**
+ * A shim is idle almost all the time, so once activity stops for a moment
+ * the heap is collected and compacted (when started with --expose-gc, as
+ * start.ts does), giving its pages back: the analogue of containerd's shim
+ * calling debug.FreeOSMemory().
+ */
+function idleCollector(delayMs = 1500, log?: Logger): () => void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    if (!gc) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      gc();
+      const m = process.memoryUsage();
+      log?.debug('idle', { component: 'shim.memory', rss: m.rss, heap_total: m.heapTotal, heap_used: m.heapUsed, external: m.external });
+    }, delayMs);
+    timer.unref();
+  };
 }

@@ -19,6 +19,7 @@ import type { Flags } from './flags';
 import { CTL_FD, LISTEN_FD, nsexecPath } from './native/paths';
 import { resolveOptions } from './options';
 import { shimRoot } from './protos';
+import { MEMBERS_DIR, SOCKET } from './layout';
 
 /** Annotations that put containers in one shim, first match wins (groupLabels). */
 export const GROUP_LABELS = ['io.containerd.berth.v2.group', 'io.containerd.runc.v2.group', 'io.kubernetes.cri.sandbox-id'];
@@ -36,11 +37,60 @@ export function stateRoot(): string {
   return process.env.BERTH_SHIM_STATE_ROOT ?? '/run/berth/shim';
 }
 
-/** The group a container's shim serves: an annotation, BERTH_SHIM_GROUP=namespace, or the container alone. */
-export function groupOf(id: string, namespace: string, annotations: Record<string, string>): string {
+/**
+ * How containers share shims when no annotation groups them
+ * (BERTH_SHIM_GROUP): "container" — one shim each, as containerd's runc
+ * shim; "namespace" — one shim per namespace; a number N — packed, up to N
+ * containers per shim (the default, 8): a Node process costs ~10 MB of
+ * private memory whatever it holds, so sharing it is what makes a berth
+ * shim cheap per container, while N bounds what one shim's failure takes.
+ */
+export type GroupPolicy = { kind: 'container' } | { kind: 'namespace' } | { kind: 'pack'; size: number };
+
+export const DEFAULT_PACK_SIZE = 8;
+
+export function groupPolicy(value = process.env.BERTH_SHIM_GROUP): GroupPolicy {
+  if (value === undefined || value === '') return { kind: 'pack', size: DEFAULT_PACK_SIZE };
+  if (value === 'container') return { kind: 'container' };
+  if (value === 'namespace') return { kind: 'namespace' };
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 1) return n === 1 ? { kind: 'container' } : { kind: 'pack', size: n };
+  throw new Error(`BERTH_SHIM_GROUP=${JSON.stringify(value)}: want "container", "namespace" or a number of containers per shim`);
+}
+
+/** An annotation's group (pods), or undefined. */
+export function annotatedGroup(annotations: Record<string, string>): string | undefined {
   for (const label of GROUP_LABELS) if (annotations[label]) return `group:${annotations[label]}`;
-  if (process.env.BERTH_SHIM_GROUP === 'namespace') return `namespace:${namespace}`;
-  return `id:${id}`;
+  return undefined;
+}
+
+/**
+ * The shim directory for a container: its annotated group's, or per the
+ * policy. Packing takes the first pack whose shim is absent, dead, or has
+ * room; the count is advisory (two starts racing may both join a pack).
+ */
+export async function chooseShimDir(address: string, namespace: string, id: string, annotations: Record<string, string>, policy: GroupPolicy): Promise<string> {
+  const group = annotatedGroup(annotations);
+  if (group) return shimDir(address, namespace, group);
+  if (policy.kind === 'container') return shimDir(address, namespace, `id:${id}`);
+  if (policy.kind === 'namespace') return shimDir(address, namespace, `namespace:${namespace}`);
+  for (let i = 0; ; i++) {
+    const dir = shimDir(address, namespace, `pack:${i}`);
+    if (!(await canConnect(path.join(dir, SOCKET)))) return dir;
+    let members: string[] = [];
+    try {
+      members = fs.readdirSync(path.join(dir, MEMBERS_DIR));
+    } catch {
+      // none recorded
+    }
+    if (members.includes(id) || members.length < policy.size) return dir;
+  }
+}
+
+/** Records that the shim in `dir` serves container `id`. */
+export function addMember(dir: string, id: string): void {
+  fs.mkdirSync(path.join(dir, MEMBERS_DIR), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(dir, MEMBERS_DIR, id), '');
 }
 
 export function shimDir(address: string, namespace: string, group: string): string {
@@ -126,18 +176,21 @@ function serverEnv(dir: string): NodeJS.ProcessEnv {
 export async function start(flags: Flags): Promise<string> {
   const bundle = flags.bundle || process.cwd();
   const spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
-  const dir = shimDir(flags.address, flags.namespace, groupOf(flags.id, flags.namespace, spec.annotations ?? {}));
-  const socket = path.join(dir, 'sock');
+  const dir = await chooseShimDir(flags.address, flags.namespace, flags.id, spec.annotations ?? {}, groupPolicy());
+  const socket = path.join(dir, SOCKET);
   if (socket.length > SOCKET_PATH_MAX) throw new Error(`${JSON.stringify(socket)}: unix socket path too long (> ${SOCKET_PATH_MAX})`);
   const address = `unix://${socket}`;
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 
   // A shim serving this group already (grouping), or a stale socket.
   if (await canConnect(socket)) {
+    addMember(dir, flags.id);
     writeAddress(bundle, address);
     return address;
   }
   fs.rmSync(socket, { force: true });
+  fs.rmSync(path.join(dir, MEMBERS_DIR), { recursive: true, force: true }); // a dead shim's
+  addMember(dir, flags.id);
 
   const opts = readStdin();
   let shimCgroup = '';
@@ -175,6 +228,7 @@ export async function start(flags: Flags): Promise<string> {
     child.stdin!.destroy();
     const errno = /^error (\d+)/.exec(report);
     if (errno && Number(errno[1]) === 98 /* EADDRINUSE */ && (await canConnect(socket))) {
+      addMember(dir, flags.id);
       writeAddress(bundle, address); // another start of the same group won the race
       return address;
     }

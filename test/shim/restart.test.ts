@@ -17,7 +17,7 @@ describeE2E('shim: containerd restart', () => {
     await c.ctrOk(['run', '-d', ...BERTH, IMAGE_REF, 'rs-short', 'sh', '-c', 'sleep 3; exit 5']);
     await eventually(async () => (await taskStatus(c, 'rs-long')) === 'RUNNING' && (await taskStatus(c, 'rs-short')) === 'RUNNING', 10_000, 'both running');
     const shims = RUNTIME === 'io.containerd.berth.v2' ? c.shimPids() : c.runcShimPids();
-    expect(shims.length).toBeGreaterThanOrEqual(2);
+    expect(shims.length).toBeGreaterThanOrEqual(1);
 
     await c.kill9();
     // rs-short exits while containerd is down

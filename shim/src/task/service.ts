@@ -46,6 +46,8 @@ export interface ServiceConfig {
   shutdown: () => void;
   /** The pid reported as the shim's (the native reaper, parent of the containers). */
   shimPid: number;
+  /** Called when a container leaves the shim (deleted, or its create failed). */
+  onLeave?: (id: string) => void;
 }
 
 /** google.protobuf.Any as protobufjs holds it (the well-known types keep proto field names). */
@@ -110,6 +112,9 @@ export class TaskService {
       this.claim(sub, c, init);
       log.info('task created', { pid: init.pid, runtime: opts.binaryName });
       return { pid: init.pid };
+    } catch (err) {
+      this.cfg.onLeave?.(r.id);
+      throw err;
     } finally {
       this.creating.delete(r.id);
     }
@@ -146,6 +151,7 @@ export class TaskService {
         await p.delete(this.cfg.log.child({ id: c.id }));
         this.cfg.exits.unregister(p.pid);
         this.containers.delete(c.id);
+        this.cfg.onLeave?.(c.id);
         this.cfg.publisher.publish('TaskDelete', {
           containerId: c.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: p.exitedAt,
         });

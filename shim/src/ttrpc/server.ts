@@ -39,6 +39,8 @@ export type Handler = (req: any, ctx: CallContext) => Promise<object>;
 export interface ServerOptions {
   /** Called with every handler error, for logging. */
   onError?: (err: unknown, ctx: CallContext) => void;
+  /** Called after every response (e.g. to schedule idle work). */
+  onSettled?: () => void;
 }
 
 export class TtrpcServer {
@@ -153,6 +155,7 @@ export class TtrpcServer {
         ).finally(() => {
           if (timer) clearTimeout(timer);
           inflight.delete(abort);
+          this.options.onSettled?.();
         });
       },
       (over) => fail(over.streamId, GrpcCode.RESOURCE_EXHAUSTED,
