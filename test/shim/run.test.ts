@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BERTH, describeE2E, eventually, IMAGE_REF, taskStatus, useContainerd } from './helpers/setup';
+import { BERTH, describeE2E, eventually, IMAGE_REF, RUNTIME, taskStatus, useContainerd } from './helpers/setup';
 
 describeE2E('shim: ctr run', () => {
   const env = useContainerd();
@@ -73,5 +73,18 @@ describeE2E('shim: ctr run', () => {
     expect(fs.readFileSync(`${out}.out`, 'utf8')).toBe('to-logger\n');
     expect(fs.readFileSync(`${out}.err`, 'utf8')).toBe('err-logger\n');
     expect(fs.readFileSync(`${out}.env`, 'utf8')).toBe('default/run-bin\n');
+  });
+
+  it('takes the runtime from --runtime-config-path (runtimeoptions TOML)', async () => {
+    if (RUNTIME !== 'io.containerd.berth.v2') return; // runc's shim reads a different options type
+    const cfg = path.join(env.c.dir, 'berth-runtime.toml');
+    const wrapper = path.join(env.c.dir, 'runc-wrapper.sh');
+    const marker = path.join(env.c.dir, 'wrapper-used');
+    fs.writeFileSync(wrapper, `#!/bin/sh\ntouch ${marker}\nexec /usr/sbin/runc "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(cfg, `# runc options for the berth shim\nBinaryName = "${wrapper}"\n`);
+    const r = await env.c.ctr(['run', '--rm', ...BERTH, '--runtime-config-path', cfg, IMAGE_REF, 'run-cfg', 'echo', 'via-wrapper']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('via-wrapper\n');
+    expect(fs.existsSync(marker)).toBe(true);
   });
 });

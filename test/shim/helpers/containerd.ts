@@ -11,7 +11,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const REPO = path.resolve(__dirname, '..', '..', '..');
+/** The repository root: the nearest directory above with the Makefile and package.json. */
+export const REPO = ((): string => {
+  for (let d = __dirname; d !== path.dirname(d); d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'Makefile')) && fs.existsSync(path.join(d, 'package.json'))) return d;
+  }
+  throw new Error(`no repository above ${__dirname}`);
+})();
 export const DIST = path.join(REPO, 'dist');
 
 /** Builds the native helper and the bundles once per test process. */
