@@ -94,7 +94,7 @@ export async function serve(flags: Flags): Promise<void> {
   listener.on('error', (err) => log.error('ttrpc listener failed', { err }));
   listener.listen({ fd: LISTEN_FD });
   server.serve(listener);
-  log.info('shim serving', { address: fs.existsSync('address') ? fs.readFileSync('address', 'utf8') : undefined });
+  log.info('shim serving', { address: fs.existsSync('address') ? fs.readFileSync('address', 'utf8') : undefined, startup_ms: Math.round(process.uptime() * 1000) });
   idleGc();
 }
 

@@ -78,12 +78,17 @@ describeE2E('shim: driven over ttrpc', () => {
     const st = await s.task.State({ id: 'd-fifo' }, { timeoutMs: 5000 });
     expect(st.status).toBe(2); // RUNNING
     expect((await s.task.Pids({ id: 'd-fifo' }, { timeoutMs: 5000 })).processes.length).toBeGreaterThanOrEqual(1);
+    const cgroups = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').filter(Boolean)
+      .map((l) => l.split(':')).filter(([, ctrl, p]) => p !== '/' && (ctrl === '' || /^(memory|pids|cpu|devices)$/.test(ctrl)))
+      .map(([, ctrl, p]) => (ctrl === '' ? `/sys/fs/cgroup${p}` : `/sys/fs/cgroup/${ctrl}${p}`));
+    expect(cgroups.length).toBeGreaterThan(0);
     await s.task.Kill({ id: 'd-fifo', signal: 9 });
     const w = await s.task.Wait({ id: 'd-fifo' }, { timeoutMs: 10_000 });
     expect(w.exitStatus).toBe(137);
     const d = await s.task.Delete({ id: 'd-fifo' }, { timeoutMs: 10_000 });
     expect(d).toMatchObject({ pid, exitStatus: 137 });
     expect(mountsUnder(bundle)).toEqual([]);
+    for (const dir of cgroups) expect(fs.existsSync(dir)).toBe(false); // the runtime removed them
   });
 
   describe('with a running container', () => {

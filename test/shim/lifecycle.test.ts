@@ -101,4 +101,23 @@ describeE2E('shim: task life cycle', () => {
     const initExit = out.split('\n').filter((l) => l.includes('/tasks/exit') && !l.includes('ev-exec'));
     expect(initExit.join('\n')).toMatch(/"exit_status":137/);
   });
+
+  it('publishes TaskOOM when the OOM killer kills a process of the task', async () => {
+    const events = spawn('ctr', ['--address', env.c.address, 'events'], { env: env.c.env });
+    let out = '';
+    events.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const r = await env.c.ctr(['run', '--rm', ...BERTH, '--memory-limit', String(16 << 20), IMAGE_REF, 'lc-oom', 'sh', '-c',
+        'x=$(head -c 200000000 /dev/zero | tr "\\000" a); echo survived']);
+      expect(r.stdout).not.toContain('survived');
+      await eventually(() => out.includes('/tasks/delete') && out.includes('"lc-oom"'), 10_000, 'the events');
+    } finally {
+      events.kill();
+    }
+    const topics = out.split('\n').filter((l) => l.includes('"lc-oom"'))
+      .map((l) => l.split(/\s+/).find((t) => t.startsWith('/'))).filter((t) => t?.startsWith('/tasks/'));
+    expect(topics).toContain('/tasks/oom');
+    expect(topics.indexOf('/tasks/oom')).toBeLessThan(topics.lastIndexOf('/tasks/exit'));
+  });
 });
