@@ -53,12 +53,11 @@ function kv(text: string): Record<string, number> {
   return out;
 }
 
-/** The metrics type name and object for the cgroup(s) of `pid`. */
-export function statsOf(pid: number): { typeUrl: string; metrics: object } {
-  const groups = pidCgroups(pid);
+/** The metrics type name and object for a task's cgroups (pidCgroups() of its init). */
+export function statsOf(groups: Map<string, string>): { typeUrl: string; metrics: object } {
   if (isUnified()) {
     const p = groups.get('');
-    if (p === undefined) throw new Error(`no cgroup v2 path for pid ${pid}`);
+    if (p === undefined) throw new Error('no cgroup v2 path');
     return { typeUrl: 'io.containerd.cgroups.v2.Metrics', metrics: v2Stats(path.join(ROOT, p)) };
   }
   return { typeUrl: 'io.containerd.cgroups.v1.Metrics', metrics: v1Stats(groups) };

@@ -279,7 +279,7 @@ export class TaskService {
     if (c.init.pid === 0 || c.cgroups.size === 0) throw new NotFoundError('cgroup does not exist: not found');
     let stats;
     try {
-      stats = statsOf(c.init.pid);
+      stats = statsOf(c.cgroups);
     } catch (err) {
       throw new NotFoundError(`cgroup does not exist: ${(err as Error).message}`, { cause: err });
     }
