@@ -11,6 +11,7 @@ import { GrpcCode, isNotFound } from '../../proto/src/errdefs';
 import { mountsUnder } from './helpers/containerd';
 import { DirectShim } from './helpers/direct';
 import { describeE2E, eventually, zombiesOf } from './helpers/setup';
+import { shimRoot } from '../../shim/src/protos';
 
 const SPEC_PROCESS = 'types.containerd.io/opencontainers/runtime-spec/1/Process';
 const SPEC_RESOURCES = 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources';
@@ -211,5 +212,46 @@ describeE2E('shim: driven over ttrpc', () => {
     await s.task.Shutdown({ id: 'd-main' }).catch(() => undefined);
     await eventually(() => { try { process.kill(reaper, 0); return false; } catch { return true; } }, 10_000, 'the shim to exit');
     expect(fs.existsSync(sock)).toBe(false);
+  });
+});
+
+describeE2E('shim: events through the publish binary', () => {
+  let s: DirectShim;
+
+  beforeAll(async () => {
+    s = await DirectShim.create();
+    s.envOverrides = { TTRPC_ADDRESS: '' };
+    // stands in for `containerd publish`: records its arguments and the Any on stdin
+    s.publishBinary = path.join(s.dir, 'publish.sh');
+    fs.writeFileSync(s.publishBinary, `#!/bin/sh\nn=$(ls ${s.dir}/published/*.args 2>/dev/null | wc -l)\nmkdir -p ${s.dir}/published\necho "$@" > ${s.dir}/published/$n.args\ncat > ${s.dir}/published/$n.any\n`, { mode: 0o755 });
+    await s.start('p-main', s.bundle('p-main', ['true']));
+  }, 60_000);
+
+  afterAll(async () => {
+    await s?.cleanup();
+  }, 60_000);
+
+  it('runs `containerd publish` for each event, in order', async () => {
+    const bundle = s.bundle('p-run', ['sh', '-c', 'exit 3']);
+    await s.task.Create({ id: 'p-run', bundle, rootfs: [s.rootfsMount()] });
+    await s.task.Start({ id: 'p-run' });
+    await s.task.Wait({ id: 'p-run' }, { timeoutMs: 10_000 });
+    await s.task.Delete({ id: 'p-run' });
+    const dir = path.join(s.dir, 'published');
+    await eventually(() => fs.existsSync(dir) && fs.readdirSync(dir).filter((f) => f.endsWith('.any')).length >= 4, 10_000, 'four events');
+    const n = fs.readdirSync(dir).filter((f) => f.endsWith('.args')).length;
+    const published = Array.from({ length: n }, (_, i) => ({
+      args: fs.readFileSync(path.join(dir, `${i}.args`), 'utf8').trim(),
+      any: fs.readFileSync(path.join(dir, `${i}.any`)),
+    }));
+    const address = path.join(s.dir, 'fake-containerd.sock');
+    expect(published.map((p) => p.args)).toEqual(['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete']
+      .map((t) => `--address ${address} publish --topic ${t} --namespace testns`));
+    const root = shimRoot();
+    const anyT = root.lookupType('google.protobuf.Any');
+    const exit = anyT.toObject(anyT.decode(published[2].any)) as { type_url: string; value: Uint8Array };
+    expect(exit.type_url).toBe('containerd.events.TaskExit');
+    const ev = root.lookupType('containerd.events.TaskExit');
+    expect(ev.toObject(ev.decode(exit.value), { longs: Number })).toMatchObject({ containerId: 'p-run', id: 'p-run', exitStatus: 3 });
   });
 });

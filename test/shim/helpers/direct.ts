@@ -59,6 +59,9 @@ export class EventSink {
 
 export class DirectShim {
   client!: TtrpcClient;
+  /** Overrides of the shim's environment (e.g. TTRPC_ADDRESS: '' for the publish binary). */
+  envOverrides: NodeJS.ProcessEnv = {};
+  publishBinary = '/bin/false';
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   task!: Record<string, (req: object, opts?: object) => Promise<any>>;
   address = '';
@@ -81,6 +84,7 @@ export class DirectShim {
       BERTH_SHIM_RUNTIME: '/usr/sbin/runc',
       BERTH_SHIM_RUNTIME_ROOT: path.join(this.dir, 'runc'),
       BERTH_SHIM_LOG: path.join(this.dir, 'shim.log'),
+      ...this.envOverrides,
     };
     delete env.NODE_EXTRA_CA_CERTS;
     return env;
@@ -104,7 +108,7 @@ export class DirectShim {
   async start(id: string, bundle: string): Promise<void> {
     this.address = await new Promise<string>((resolve, reject) => {
       const child = execFile(path.join(DIST, 'bin', 'containerd-shim-berth-v2'),
-        ['-namespace', 'testns', '-id', id, '-address', path.join(this.dir, 'fake-containerd.sock'), '-publish-binary', '/bin/false', 'start'],
+        ['-namespace', 'testns', '-id', id, '-address', path.join(this.dir, 'fake-containerd.sock'), '-publish-binary', this.publishBinary, 'start'],
         { cwd: bundle, env: this.env }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout)));
       child.stdin?.end();
     });
