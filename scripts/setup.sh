@@ -16,6 +16,7 @@ iproute2
 procps
 btrfs-progs
 docker-registry
+python3
 "
 
 missing=""
