@@ -247,6 +247,9 @@ static void console_io(struct console *c, short mrev, short rrev)
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 			c->relay_eof = 1;	/* the shim closed stdin; it decides when to close */
 		}
+	} else if ((rrev & (POLLHUP | POLLERR)) && c->relay_eof && c->out_len == 0) {
+		console_free(c, 0);	/* the shim is gone from the relay altogether */
+		return;
 	}
 	if ((mrev & POLLOUT) && c->in_len > c->in_off) {
 		n = write(c->master, c->in + c->in_off, c->in_len - c->in_off);
@@ -536,8 +539,10 @@ static int reaper_main(int argc, char **argv)
 				re |= POLLIN;
 			if (k->out_len > 0)
 				re |= POLLOUT;
-			pfd[n++] = (struct pollfd){ .fd = k->master, .events = me };
-			pfd[n++] = (struct pollfd){ .fd = k->relay, .events = re };
+			/* An fd with nothing to wait for is left out (negative fd): poll
+			 * reports POLLHUP whatever the events, and would spin. */
+			pfd[n++] = (struct pollfd){ .fd = me ? k->master : -1, .events = me };
+			pfd[n++] = (struct pollfd){ .fd = re ? k->relay : -1, .events = re };
 		}
 		if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
 			return 1;
@@ -569,7 +574,7 @@ static int reaper_main(int argc, char **argv)
 			if (k && k->id == id_of[i]) {
 				if (!pair && k->listen_fd >= 0 && pfd[i].revents)
 					console_accept(k);
-				else if (pair && k->master == pfd[i].fd && (pfd[i].revents || pfd[i + 1].revents))
+				else if (pair && k->listen_fd < 0 && (pfd[i].revents || pfd[i + 1].revents))
 					console_io(k, pfd[i].revents, pfd[i + 1].revents);
 			}
 			if (pair)
