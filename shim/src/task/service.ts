@@ -73,6 +73,7 @@ export class TaskService {
 
   async Create(r: Req): Promise<object> {
     if (!r.id) throw new InvalidArgumentError('container id must not be empty');
+    if (!r.bundle || !path.isAbsolute(r.bundle)) throw new InvalidArgumentError(`bundle path ${JSON.stringify(r.bundle ?? '')} must be absolute`);
     if (this.containers.has(r.id) || this.creating.has(r.id)) throw new AlreadyExistsError(`container ${r.id}: already exists`);
     if (r.checkpoint || r.parentCheckpoint) throw new NotImplementedError('checkpoint restore is not supported by the berth shim');
     this.creating.add(r.id);
