@@ -18,6 +18,7 @@ btrfs-progs
 docker-registry
 time
 libseccomp-dev
+python3
 "
 
 missing=""

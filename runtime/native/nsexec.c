@@ -1174,8 +1174,12 @@ static int parse_fd(const char *s)
 	return (*s && !*end && v >= 0 && v < INT_MAX) ? (int)v : -1;
 }
 
+int shim_main(int argc, char **argv); /* shim.c: containerd-shim-berth-v2's native needs */
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && (strcmp(argv[1], "shim-reaper") == 0 || strcmp(argv[1], "shim-mount") == 0))
+		return shim_main(argc, argv);
 	if (argc == 5 && strcmp(argv[1], "init") == 0) {
 		int plan_fd = parse_fd(argv[2]);
 		sync_fd = parse_fd(argv[3]);

@@ -1,0 +1,194 @@
+/**
+ * containerd-shim-berth-v2 beside containerd-shim-runc-v2, in the same run,
+ * on a private containerd 1.6 (runc as the OCI runtime under both):
+ *
+ *   1. memory of one idle shim holding one sleeping container: Pss (from
+ *      /proc/PID/smaps_rollup) and RssAnon (from /proc/PID/status), summed
+ *      over the shim's own processes (berth: native reaper + Node server),
+ *      for several V8 flag sets;
+ *   2. time of `ctr run -d` until the task runs (median of BENCH_RUNS),
+ *      for a new shim and for a container joining a running shim;
+ *   3. BENCH_N idle containers: total and per-container memory of all shim
+ *      processes, berth packed (default), berth one-per-container, runc.
+ *
+ *   bench/shim/run.sh            (BENCH_N=100 BENCH_RUNS=7 by default)
+ *
+ * Pss counts shared pages (the node binary) divided among the processes
+ * mapping them, so it depends on what else runs; RssAnon is the private,
+ * stable part. Numbers are printed as a markdown report.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { ensureBuilt, listProcesses, PrivateContainerd } from '../../test/shim/helpers/containerd';
+import { buildBusyboxArchive, IMAGE_REF } from '../../test/shim/helpers/image';
+
+const N = Number(process.env.BENCH_N ?? 100);
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const SETTLE_MS = 6000;
+
+interface Mem { pss: number; anon: number; procs: number }
+
+function memOf(pids: number[]): Mem {
+  let pss = 0;
+  let anon = 0;
+  for (const pid of pids) {
+    try {
+      pss += Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]);
+      anon += Number(/^RssAnon:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+    } catch {
+      // exited
+    }
+  }
+  return { pss, anon, procs: pids.length };
+}
+
+const mb = (kb: number): string => (kb / 1024).toFixed(1);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function withContainerd<T>(env: NodeJS.ProcessEnv, fn: (c: PrivateContainerd) => Promise<T>): Promise<T> {
+  const c = await PrivateContainerd.start(env);
+  try {
+    await c.ctrOk(['images', 'import', buildBusyboxArchive(c.dir)]);
+    return await fn(c);
+  } finally {
+    await c.cleanup();
+  }
+}
+
+async function runDetached(c: PrivateContainerd, runtime: string, id: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await c.ctrOk(['run', '-d', '--runtime', runtime, IMAGE_REF, id, 'sleep', '1000000'], { timeoutMs: 120_000 });
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+async function removeAll(c: PrivateContainerd, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    await c.ctr(['tasks', 'kill', '-s', 'SIGKILL', id]);
+  }
+  for (const id of ids) {
+    for (let i = 0; i < 100; i++) {
+      if ((await c.ctr(['tasks', 'delete', id])).code === 0) break;
+      await sleep(50);
+    }
+    await c.ctr(['containers', 'delete', id]);
+  }
+}
+
+function runcShimPids(c: PrivateContainerd): number[] {
+  return c.runcShimPids();
+}
+
+const report: string[] = [];
+const out = (line = ''): void => {
+  report.push(line);
+  console.log(line);
+};
+
+async function oneIdle(): Promise<void> {
+  out('## 1. One idle shim holding one sleeping container');
+  out();
+  out('| shim | V8 flags | processes | Pss MB | RssAnon MB |');
+  out('| --- | --- | ---: | ---: | ---: |');
+  const variants: [string, string | undefined][] = [
+    ['default (chosen)', undefined],
+    ['none', ' '],
+    ['--jitless --single-threaded', '--jitless --single-threaded'],
+    ['--lite-mode --max-semi-space-size=1 --single-threaded', '--lite-mode --max-semi-space-size=1 --single-threaded'],
+  ];
+  for (const [label, flags] of variants) {
+    const env: NodeJS.ProcessEnv = { BERTH_SHIM_GROUP: 'container' };
+    if (flags !== undefined) env.BERTH_SHIM_NODE_FLAGS = flags;
+    await withContainerd(env, async (c) => {
+      await runDetached(c, 'io.containerd.berth.v2', 'idle-berth');
+      const withRunc = label.startsWith('default');
+      if (withRunc) await runDetached(c, 'io.containerd.runc.v2', 'idle-runc');
+      await sleep(SETTLE_MS);
+      const b = memOf(c.shimPids());
+      out(`| berth | ${label} | ${b.procs} | ${mb(b.pss)} | ${mb(b.anon)} |`);
+      if (withRunc) {
+        const r = memOf(runcShimPids(c));
+        out(`| runc v2 | (Go) | ${r.procs} | ${mb(r.pss)} | ${mb(r.anon)} |`);
+      }
+      await removeAll(c, withRunc ? ['idle-berth', 'idle-runc'] : ['idle-berth']);
+    });
+  }
+  out();
+}
+
+async function startLatency(): Promise<void> {
+  out(`## 2. \`ctr run -d\` until running (median of ${RUNS})`);
+  out();
+  await withContainerd({ BERTH_SHIM_GROUP: 'container' }, async (c) => {
+    const rows: [string, number[]][] = [['berth, new shim', []], ['runc v2, new shim', []]];
+    for (let i = 0; i < RUNS; i++) {
+      rows[0][1].push(await runDetached(c, 'io.containerd.berth.v2', `lat-b${i}`));
+      rows[1][1].push(await runDetached(c, 'io.containerd.runc.v2', `lat-r${i}`));
+    }
+    await removeAll(c, [...Array(RUNS).keys()].flatMap((i) => [`lat-b${i}`, `lat-r${i}`]));
+    out('| case | median ms | min | max | ratio to runc |');
+    out('| --- | ---: | ---: | ---: | ---: |');
+    const runc = median(rows[1][1]);
+    for (const [name, xs] of rows) {
+      out(`| ${name} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} | ${(median(xs) / runc).toFixed(2)} |`);
+    }
+  });
+  await withContainerd({ BERTH_SHIM_GROUP: String(RUNS + 1) }, async (c) => {
+    const xs: number[] = [];
+    await runDetached(c, 'io.containerd.berth.v2', 'lat-j0');
+    for (let i = 1; i <= RUNS; i++) xs.push(await runDetached(c, 'io.containerd.berth.v2', `lat-j${i}`));
+    await removeAll(c, [...Array(RUNS + 1).keys()].map((i) => `lat-j${i}`));
+    out(`| berth, joining a running shim | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} | |`);
+  });
+  out();
+}
+
+async function many(): Promise<void> {
+  out(`## 3. ${N} idle containers (sleep), memory of all shim processes`);
+  out();
+  out('| shim | shims | processes | total Pss MB | Pss/container MB | total RssAnon MB | RssAnon/container MB | all running |');
+  out('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  const cases: [string, string, NodeJS.ProcessEnv][] = [
+    ['berth, packs of 8 (default)', 'io.containerd.berth.v2', {}],
+    ['berth, one per container', 'io.containerd.berth.v2', { BERTH_SHIM_GROUP: 'container' }],
+    ['runc v2', 'io.containerd.runc.v2', {}],
+  ];
+  for (const [name, runtime, env] of cases) {
+    await withContainerd(env, async (c) => {
+      const ids = [...Array(N).keys()].map((i) => `many-${i}`);
+      for (const id of ids) await runDetached(c, runtime, id);
+      await sleep(SETTLE_MS);
+      const pids = runtime === 'io.containerd.runc.v2' ? runcShimPids(c) : c.shimPids();
+      const shims = runtime === 'io.containerd.runc.v2' ? pids.length : pids.length / 2;
+      const m = memOf(pids);
+      const ls = await c.ctrOk(['tasks', 'ls']);
+      const running = ls.split('\n').filter((l) => /\bRUNNING\b/.test(l)).length;
+      out(`| ${name} | ${shims} | ${m.procs} | ${mb(m.pss)} | ${mb(m.pss / N)} | ${mb(m.anon)} | ${mb(m.anon / N)} | ${running}/${N} |`);
+      const t0 = Date.now();
+      await removeAll(c, ids);
+      const zombies = listProcesses().filter((p) => p.state === 'Z' && pids.includes(p.ppid));
+      if (zombies.length) out(`(${name}: ${zombies.length} zombies after removal)`);
+      console.error(`  removed ${N} in ${Date.now() - t0} ms`);
+    });
+  }
+  out();
+}
+
+async function main(): Promise<void> {
+  ensureBuilt();
+  out(`# containerd-shim-berth-v2 vs containerd-shim-runc-v2`);
+  out();
+  out(`${new Date().toISOString()}, node ${process.version}, ${execFileSync('containerd', ['--version'], { encoding: 'utf8' }).trim()}, ` +
+    `runc ${execFileSync('runc', ['--version'], { encoding: 'utf8' }).split('\n')[0].split(' ')[2]}, ${require('node:os').cpus().length} CPUs`);
+  out();
+  const which = process.argv[2] ?? 'all';
+  if (which === 'all' || which === 'idle') await oneIdle();
+  if (which === 'all' || which === 'latency') await startLatency();
+  if (which === 'all' || which === 'many') await many();
+  if (process.env.BENCH_SAVE) fs.writeFileSync(process.env.BENCH_SAVE, `${report.join('\n')}\n`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
