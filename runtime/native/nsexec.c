@@ -1029,6 +1029,8 @@ static void run_step(const struct step *s)
 				break; /* as runc: a kernel without keyrings is fine */
 			fail(errno, arg_str(s, 0), "join session keyring");
 		}
+		if (arg_u64(s, 1) == 0)
+			break; /* exec joins the container's keyring as it is */
 		/* keys.ModKeyringPerm: keep the current permissions, add the given bits. */
 		char desc[512];
 		long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, key, desc, sizeof(desc) - 1);

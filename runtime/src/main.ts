@@ -10,14 +10,19 @@ import yargs from 'yargs';
 import { BerthError } from '../../proto/src/errdefs';
 import { createCommand } from './cli/create';
 import { deleteCommand } from './cli/delete';
+import { eventsCommand } from './cli/events';
+import { execCommand } from './cli/exec';
 import { featuresCommand } from './cli/features';
 import { DEFAULT_ROOT } from './cli/global';
 import { killCommand } from './cli/kill';
 import { listCommand } from './cli/list';
+import { pauseCommand, resumeCommand } from './cli/pause';
+import { psCommand } from './cli/ps';
 import { runCommand } from './cli/run';
 import { specCommand } from './cli/spec';
 import { startCommand } from './cli/start';
 import { stateCommand } from './cli/state';
+import { updateCommand } from './cli/update';
 import { closeLogging, configureLogging, formatText, log, logOptions, trace } from './logging';
 
 export const VERSION = '0.1.0';
@@ -30,17 +35,49 @@ const longOptions = new Set([
   'stats', 'interval', 'resources', 'ignore-paused', 'help', 'version',
 ]);
 
-/** urfave/cli (runc's flag parser) accepts "-flag" for "--flag"; yargs does not. */
+/** Options that take a value (the rest are booleans), to find where positional arguments start. */
+const valueOptions = new Set([
+  'root', 'log', 'log-format', 'rootless', 'criu', 'bundle', 'b', 'console-socket', 'pid-file', 'preserve-fds', 'format',
+  'f', 'process', 'p', 'cwd', 'env', 'e', 'user', 'u', 'additional-gids', 'g', 'cap', 'c', 'process-label', 'apparmor',
+  'interval', 'resources', 'r', 'cgroup',
+]);
+
+/** Commands whose arguments after the container id belong to something else (exec: the command; ps: ps(1)). */
+const passThrough = new Set(['exec', 'ps']);
+
+/**
+ * runc's parser (urfave/cli) accepts "-flag" for "--flag", and stops at the
+ * first non-option argument; yargs does neither. So: "-flag" becomes
+ * "--flag", and for exec and ps a "--" goes right after the container id, so
+ * that `exec c1 sh -c 'x'` gives `-c` to the command, not to us.
+ */
 export function normalizeArgv(args: string[]): string[] {
   const out: string[] = [];
+  let command: string | undefined;
+  let positionals = 0;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--') {
       out.push(...args.slice(i));
       break;
     }
-    const m = /^-([a-z][a-z-]+)(=.*)?$/.exec(a);
-    out.push(m && longOptions.has(m[1]) ? `-${a}` : a);
+    const long = /^-([a-z][a-z-]+)(=.*)?$/.exec(a);
+    const opt = long && longOptions.has(long[1]) ? `-${a}` : a;
+    out.push(opt);
+    const name = /^--?([a-z][a-z-]*)(=.*)?$/.exec(opt);
+    if (name) {
+      if (!name[2] && valueOptions.has(name[1]) && i + 1 < args.length) out.push(args[++i]);
+      continue;
+    }
+    if (command === undefined) {
+      command = a;
+      continue;
+    }
+    if (passThrough.has(command) && ++positionals === 1) {
+      const rest = args.slice(i + 1);
+      if (rest.length > 0) out.push(...(rest[0] === '--' ? rest : ['--', ...rest]));
+      break;
+    }
   }
   return out;
 }
@@ -74,6 +111,12 @@ export async function main(args: string[]): Promise<number> {
     .command(deleteCommand)
     .command(listCommand)
     .command(featuresCommand)
+    .command(execCommand)
+    .command(pauseCommand)
+    .command(resumeCommand)
+    .command(psCommand)
+    .command(eventsCommand)
+    .command(updateCommand)
     .demandCommand(1, 'a command is required')
     .strict()
     .version(`berth-runtime version ${VERSION}\nspec: 1.0.2-dev`)
@@ -97,7 +140,9 @@ class UsageError extends Error {}
 
 function reportError(err: unknown): void {
   const base = err instanceof Error ? err.message : String(err);
-  const msg = (commandName === 'create' || commandName === 'run') && err instanceof BerthError ? `berth-runtime ${commandName} failed: ${base}` : base;
+  // runc's wording: "runc create failed: …", "runc run failed: …", "exec failed: …".
+  const msg =
+    commandName === 'exec' ? `exec failed: ${base}` : (commandName === 'create' || commandName === 'run') && err instanceof BerthError ? `berth-runtime ${commandName} failed: ${base}` : base;
   if (err instanceof UsageError) {
     process.stderr.write(`Incorrect Usage: ${msg}\n`);
     return;

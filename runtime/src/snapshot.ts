@@ -38,6 +38,11 @@ const warmups = [
   ['--root', nowhere, 'run', '--bundle', nowhere, 'x'],
   ['--root', nowhere, 'kill', 'x', 'KILL'],
   ['--root', nowhere, 'delete', '--force', 'x'],
+  ['--root', nowhere, 'exec', '--cwd', '/', 'x', 'sh', '-c', 'true'],
+  ['--root', nowhere, 'ps', '--format', 'json', 'x'],
+  ['--root', nowhere, 'events', '--stats', 'x'],
+  ['--root', nowhere, 'update', '--memory', '1g', 'x'],
+  ['--root', nowhere, 'pause', 'x'],
 ];
 void warmups
   .reduce((p, args) => p.then(() => main(args)).then(() => undefined), Promise.resolve())

@@ -119,6 +119,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       cgroupPaths: cg.paths(),
       namespacePaths: Object.fromEntries(ns.join.map((n) => [n.type, n.path!])),
       rootless,
+      noNewKeyring: !!opts.noNewKeyring,
     };
     const container = new Container(opts.root, dir, state);
 
@@ -191,7 +192,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   }
 }
 
-function connectUnix(socketPath: string, what: string): Promise<net.Socket> {
+export function connectUnix(socketPath: string, what: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect(socketPath);
     s.once('connect', () => resolve(s));

@@ -25,6 +25,8 @@ export interface ContainerState {
   /** Namespaces the container joined by path (the rest are the init's own). */
   namespacePaths: Partial<Record<NamespaceType, string>>;
   rootless: boolean;
+  /** --no-new-keyring at create: exec'd processes do not join the container's session keyring either. */
+  noNewKeyring?: boolean;
   /** Set by `pause`, cleared by `resume` (the freezer is the source of truth). */
   paused?: boolean;
 }
