@@ -84,9 +84,18 @@ export function normalizeArgv(args: string[]): string[] {
 
 let commandName = '';
 
+/** The working directory, or "/" when it was removed under us (a shim's deleted bundle): runc does not care either. */
+function safeCwd(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '/';
+  }
+}
+
 export async function main(args: string[]): Promise<number> {
   trace('timing', 'main');
-  const parser = yargs(normalizeArgv(args))
+  const parser = yargs(normalizeArgv(args), safeCwd())
     .scriptName('berth-runtime')
     // runc's flags include --no-pivot, --no-new-keyring, ...: names, not negations.
     .parserConfiguration({ 'boolean-negation': false })

@@ -48,7 +48,9 @@ export class PrivateContainerd {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       PATH: `${path.join(DIST, 'bin')}:${path.dirname(process.execPath)}:${process.env.PATH}`,
-      BERTH_SHIM_RUNTIME: '/usr/sbin/runc',
+      // The OCI runtime under the shim: berth-runtime (the whole berth stack), or a peer
+      // (BERTH_SHIM_OCI=/usr/sbin/runc) to prove the shim works with runc too.
+      BERTH_SHIM_RUNTIME: process.env.BERTH_SHIM_OCI ?? path.join(DIST, 'bin', 'berth-runtime'),
       BERTH_SHIM_STATE_ROOT: path.join(dir, 'shim'),
       BERTH_SHIM_RUNTIME_ROOT: path.join(dir, 'runc'),
       BERTH_SHIM_LOG: path.join(dir, 'shim.log'),
