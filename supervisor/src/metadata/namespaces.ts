@@ -9,12 +9,11 @@ export interface Namespace {
   labels: Record<string, string>;
 }
 
-/** Kinds of object a namespace can hold, in the order containerd reports them. */
+/** Kinds of object that keep a namespace from being deleted (leases do not, as containerd). */
 const objectKinds: Array<[string[], string]> = [
   [['image'], 'images'],
   [['blob'], 'blobs'],
   [['containers'], 'containers'],
-  [['leases'], 'leases'],
 ];
 
 export class NamespaceStore {
@@ -68,7 +67,7 @@ export class NamespaceStore {
       }
       if (!this.db.children(['v1', name, 'snapshots'], 2).next().done) left.push('snapshots');
       if (left.length) {
-        throw new FailedPreconditionError(`namespace ${name} must be empty, but it still has ${left.join(', ')}: failed precondition`);
+        throw new FailedPreconditionError(`namespace "${name}" must be empty, but it still has ${left.join(', ')}: failed precondition`);
       }
       this.db.removeTree(['v1', name]);
       this.db.remove(['namespaces', name]);
