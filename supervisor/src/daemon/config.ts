@@ -119,7 +119,7 @@ export function mergeConfig(cfg: Config, doc: Record<string, unknown>, file = 'c
     }
     if (grpc.mode !== undefined) {
       // "0660" as a string, or a TOML integer 0o660.
-      const m = typeof grpc.mode === 'string' ? parseInt(grpc.mode, 8) : Number(grpc.mode);
+      const m = typeof grpc.mode === 'string' ? (/^0?[0-7]{3,4}$/.test(grpc.mode) ? parseInt(grpc.mode, 8) : NaN) : Number(grpc.mode);
       if (!Number.isInteger(m) || m < 0 || m > 0o7777) throw new InvalidArgumentError(`${file}: grpc.mode is not a file mode`);
       cfg.grpc.mode = m;
     }

@@ -83,7 +83,8 @@ function startProcess(cmd: string, args: string[], dir: string, address: string,
 }
 
 export interface BerthdOptions {
-  config?: string;
+  /** A config file; null runs with none at all (the default path, absent here). */
+  config?: string | null;
   extraArgs?: string[];
   dir?: string;
 }
@@ -94,9 +95,9 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
   const root = path.join(dir, 'root');
   const state = path.join(dir, 'state');
   const address = path.join(dir, 'berthd.sock');
-  const cfg = opts.config ?? path.join(dir, 'config.toml');
-  const args = [berthdJs, '--config', cfg, '--root', root, '--state', state, '--address', address, ...(opts.extraArgs ?? [])];
-  if (!opts.config && !fs.existsSync(cfg)) fs.writeFileSync(cfg, '');
+  const cfg = opts.config === undefined ? path.join(dir, 'config.toml') : opts.config;
+  const args = [berthdJs, ...(cfg ? ['--config', cfg] : []), '--root', root, '--state', state, '--address', address, ...(opts.extraArgs ?? [])];
+  if (cfg && opts.config === undefined && !fs.existsSync(cfg)) fs.writeFileSync(cfg, '');
   return startProcess(process.execPath, args, dir, address, root, state);
 }
 
