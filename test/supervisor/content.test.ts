@@ -61,7 +61,7 @@ test('commit verifies digest and size; nothing is committed on a mismatch', asyn
   await expect(writeBlob(c, 'bad-digest', once(data), wrong, data.length)).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringMatching(/unexpected commit digest/) });
   await expect(c.call('content', 'Info', { digest: sha(data) })).rejects.toMatchObject({ kind: 'NotFound' });
   await expect(c.call('content', 'Info', { digest: wrong })).rejects.toMatchObject({ kind: 'NotFound' });
-  await expect(writeBlob(c, 'bad-size', once(data), '', 999)).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringMatching(/unexpected commit size/) });
+  await expect(writeBlob(c, 'bad-size', once(data), '', 999)).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringMatching(/"bad-size" failed size validation: 1000 != 999/) });
   // the failed ingests stay for a retry or an abort
   await c.call('content', 'Abort', { ref: 'bad-digest' });
   await c.call('content', 'Abort', { ref: 'bad-size' });

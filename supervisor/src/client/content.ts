@@ -2,6 +2,7 @@
  * Content over the wire: a resumable writer on the Write stream (STAT first,
  * then append from the offset the store already has) and a reader.
  */
+import * as crypto from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { fromGrpc, isAlreadyExists } from '../../../proto/src/errdefs';
 import type { Client, Msg } from './client';
@@ -112,15 +113,24 @@ export async function writeBlob(
     }
     let first = true;
     let size = 0;
+    // Without an expected digest, hash here too: a commit of content that is
+    // already there answers AlreadyExists, and the caller still needs the digest.
+    const hash = expected ? undefined : crypto.createHash('sha256');
     for await (const chunk of rechunk(source, 1 << 20)) {
       await w.write(chunk, first);
+      hash?.update(chunk);
       first = false;
       size += chunk.length;
       onProgress?.(chunk.length);
     }
     if (first) await w.write(Buffer.alloc(0), true);
-    const digest = await w.commit(labels);
-    return { digest, size, existed: false };
+    try {
+      const digest = await w.commit(labels);
+      return { digest, size, existed: false };
+    } catch (err) {
+      if (isAlreadyExists(err)) return { digest: expected || `sha256:${hash!.digest('hex')}`, size, existed: true };
+      throw err;
+    }
   } catch (err) {
     w.close();
     if (isAlreadyExists(err) && expected) return { digest: expected, size: total, existed: true };

@@ -241,10 +241,10 @@ export class LocalWriter {
    * Returns the digest. AlreadyExists when the blob is already there (the
    * ingest is removed either way).
    */
-  commit(size: number, expected: string): string {
+  commit(size: number, expected: string, name = this.ref): string {
     const actual = this.digest();
     if (size > 0 && size !== this.offset) {
-      throw new FailedPreconditionError(`unexpected commit size ${this.offset}, expected ${size}: failed precondition`);
+      throw new FailedPreconditionError(`${JSON.stringify(name)} failed size validation: ${this.offset} != ${size}: failed precondition`);
     }
     if (expected && expected !== actual) {
       throw new FailedPreconditionError(`unexpected commit digest ${actual}, expected ${expected}: failed precondition`);

@@ -24,6 +24,12 @@ export interface ExportOptions {
 
 async function collect(client: Client, desc: Descriptor, want: Platform | undefined, out: Map<string, Descriptor>, root: boolean): Promise<void> {
   if (out.has(desc.digest)) return;
+  // Hold the blob under the export's lease so that a collection cannot take it mid-export.
+  try {
+    await client.call('leases', 'AddResource', { id: client.lease, resource: { id: desc.digest, type: 'content' } });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
   const info = await blobInfo(client, desc.digest);
   if (!info) {
     if (root) throw new NotFoundError(`content ${desc.digest} of the image is missing from the store`);
@@ -39,6 +45,10 @@ async function collect(client: Client, desc: Descriptor, want: Platform | undefi
 
 /** Writes the named images to `file` as one OCI archive. */
 export async function exportArchive(client: Client, file: string, names: string[], opts: ExportOptions = {}): Promise<void> {
+  return client.withLease(() => exportLeased(client, file, names, opts));
+}
+
+async function exportLeased(client: Client, file: string, names: string[], opts: ExportOptions): Promise<void> {
   const progress = opts.progress ?? noProgress;
   const want = opts.allPlatforms ? undefined : opts.platform ? parsePlatform(opts.platform) : defaultPlatform();
   const manifests: Descriptor[] = [];

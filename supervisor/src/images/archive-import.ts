@@ -109,7 +109,10 @@ async function ingestArchive(client: Client, file: string, progress: ProgressFn)
             (n) => progress({ id, kind: 'blob', status: 'writing', current: (done += n), total: size }),
           );
           e.digest = r.digest;
-          if (r.existed) entry.resume();
+          if (r.existed) {
+            // Already in the store: nothing was read; keep a copy of small blobs (manifests) all the same.
+            for await (const chunk of entry) copy?.push(chunk as Buffer);
+          }
         } catch (err) {
           await client.call('content', 'Abort', { ref }).catch(() => undefined);
           if (m && (err as BerthError).kind === 'FailedPrecondition') {

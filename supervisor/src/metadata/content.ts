@@ -211,7 +211,7 @@ export class NamespacedWriter {
   commit(size: number, expected: string, labels: Record<string, string>): string {
     let digest: string;
     try {
-      digest = this.w.commit(size, expected);
+      digest = this.w.commit(size, expected, this.ref);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       digest = expected || this.w.digest();

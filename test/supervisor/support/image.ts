@@ -48,6 +48,9 @@ export async function makeBusyboxLayout(work: string, opts: { tag?: string; extr
   fs.writeFileSync(path.join(rootfs, 'hello.txt'), 'hello from berth\n');
   await runOk('umoci', ['repack', '--image', `${dir}:${tag}`, bundle]);
   if (opts.extraBytes) {
+    // a second layer: unpack the image again so that the repack diffs against it
+    fs.rmSync(bundle, { recursive: true, force: true });
+    await runOk('umoci', ['unpack', '--image', `${dir}:${tag}`, bundle]);
     fs.writeFileSync(path.join(rootfs, 'data.bin'), crypto.randomBytes(opts.extraBytes));
     await runOk('umoci', ['repack', '--image', `${dir}:${tag}`, bundle]);
   }
