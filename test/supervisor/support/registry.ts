@@ -109,8 +109,8 @@ export async function startRegistry(work: string, opts: RegistryOptions = {}): P
   let caFile: string | undefined;
   if (opts.tls) {
     caFile = path.join(dir, 'ca.crt');
-    await runOk('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'ca.key'), '-out', caFile, '-days', '1', '-subj', '/CN=berth-test-ca']);
-    await runOk('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'tls.key'), '-out', path.join(dir, 'tls.csr'), '-subj', '/CN=127.0.0.1']);
+    await runOk('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'ca.key'), '-out', caFile, '-days', '1', '-subj', '/CN=berth-test-ca']);
+    await runOk('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'tls.key'), '-out', path.join(dir, 'tls.csr'), '-subj', '/CN=127.0.0.1']);
     fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
     await runOk('openssl', ['x509', '-req', '-in', path.join(dir, 'tls.csr'), '-CA', caFile, '-CAkey', path.join(dir, 'ca.key'), '-CAcreateserial', '-out', path.join(dir, 'tls.crt'), '-days', '1', '-extfile', path.join(dir, 'ext.cnf')]);
     tls = `  tls:\n    certificate: ${path.join(dir, 'tls.crt')}\n    key: ${path.join(dir, 'tls.key')}\n`;

@@ -112,16 +112,21 @@ export async function fetchBlob(client: Client, reg: Registry, desc: Descriptor,
           pending = [];
           n = 0;
         };
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          pending.push(chunk);
-          n += chunk.length;
-          current += chunk.length;
-          if (n >= 1 << 20) {
-            await flush();
-            progress({ id, kind, status: 'downloading', current, total: size });
+        try {
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+            pending.push(chunk);
+            n += chunk.length;
+            current += chunk.length;
+            if (n >= 1 << 20) {
+              await flush();
+              progress({ id, kind, status: 'downloading', current, total: size });
+            }
           }
+        } finally {
+          // Bytes received before a cut are good bytes of the blob (the commit verifies
+          // the whole): keep them so that the retry resumes after them.
+          await flush();
         }
-        await flush();
         if (!res.body.complete) throw new BerthError('Unavailable', `connection closed while fetching ${desc.digest} at ${current} of ${size} bytes`);
         if (current !== size) throw new BerthError('Unavailable', `short read fetching ${desc.digest}: ${current} of ${size} bytes`);
       }

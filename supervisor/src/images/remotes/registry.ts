@@ -126,6 +126,8 @@ export class Registry {
       if (ok.includes(res.status)) return res;
       if (res.status === 401 && sameHost) {
         res.body.resume();
+        // Another request may have authorized meanwhile (concurrent layers): retry with that first.
+        if (this.authorization && headers.authorization !== this.authorization) continue;
         const ch = parseChallenge(res.headers['www-authenticate'] as string | undefined);
         if (ch && (await this.authorize(ch))) continue;
         throw new BerthError('PermissionDenied', `failed to authorize: ${method} ${target}: 401 Unauthorized${this.opts.username === undefined ? ' (no credentials given)' : ''}`);
