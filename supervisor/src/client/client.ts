@@ -42,6 +42,8 @@ export class Client {
       const opts: grpc.ChannelOptions = {
         'grpc.max_receive_message_length': 16 << 20,
         'grpc.max_send_message_length': 16 << 20,
+        // a client of its own: a daemon restarted on the same socket is reached at once
+        'grpc.use_local_subchannel_pool': 1,
       };
       if (this.channel) opts.channelOverride = this.channel;
       s = new Ctor(target, grpc.credentials.createInsecure(), opts);

@@ -12,7 +12,7 @@ export const eventsCommand: CommandModule<GlobalArgs, GlobalArgs & { filters?: s
     withClient(a, async (c) => {
       c.namespace = ''; // events of every namespace, as ctr
       for await (const env of c.stream('events', 'Subscribe', { filters: a.filters ?? [] })) {
-        const ev = env.event ? decodeEvent({ typeUrl: env.event.typeUrl, value: env.event.value }) : undefined;
+        const ev = env.event ? decodeEvent({ type_url: env.event.type_url, value: env.event.value }) : undefined;
         if (a.format === 'json') process.stdout.write(JSON.stringify({ ...env, event: ev ?? env.event }) + '\n');
         else process.stdout.write(`${tsText(env.timestamp)} ${env.topic} ${env.namespace} ${JSON.stringify(ev ?? {})}\n`);
       }

@@ -14,7 +14,7 @@ export interface Envelope {
   timestamp: Timestamp;
   namespace: string;
   topic: string;
-  event: { typeUrl: string; value: Buffer } | null;
+  event: { type_url: string; value: Buffer } | null;
 }
 
 let eventsRoot: protobuf.Root | undefined;
@@ -24,15 +24,15 @@ function root(): protobuf.Root {
 }
 
 /** Encodes an event message by its full name (e.g. containerd.events.NamespaceCreate) into an Any. */
-export function encodeEvent(typeName: string, msg: Record<string, unknown>): { typeUrl: string; value: Buffer } {
+export function encodeEvent(typeName: string, msg: Record<string, unknown>): { type_url: string; value: Buffer } {
   const t = root().lookupType(typeName);
-  return { typeUrl: typeName, value: Buffer.from(t.encode(t.fromObject(msg)).finish()) };
+  return { type_url: typeName, value: Buffer.from(t.encode(t.fromObject(msg)).finish()) };
 }
 
 /** Decodes an Any holding one of the known events (for berthctl events). */
-export function decodeEvent(any: { typeUrl: string; value: Buffer }): Record<string, unknown> | undefined {
+export function decodeEvent(any: { type_url: string; value: Buffer }): Record<string, unknown> | undefined {
   try {
-    const t = root().lookupType(any.typeUrl.replace(/^.*\//, ''));
+    const t = root().lookupType(any.type_url.replace(/^.*\//, ''));
     return t.toObject(t.decode(any.value), { longs: Number, defaults: false }) as Record<string, unknown>;
   } catch {
     return undefined;
@@ -56,7 +56,7 @@ export class Exchange {
     this.emitter.setMaxListeners(0);
   }
 
-  publish(ns: string, topic: string, event: { typeUrl: string; value: Buffer }): void {
+  publish(ns: string, topic: string, event: { type_url: string; value: Buffer }): void {
     validateTopic(topic);
     this.forward({ timestamp: now(), namespace: ns, topic, event });
   }

@@ -161,10 +161,9 @@ export function parseAll(inputs: readonly string[] | undefined): Filter {
 
 /** The label part of an adaptor: labels.<key...> joined with "." (as containerd's adaptors). */
 export function labelField(labels: Record<string, string> | undefined, rest: string[]): [string, boolean] {
-  if (!labels) return ['', false];
+  if (!labels || Object.keys(labels).length === 0) return ['', false];
   const key = rest.join('.');
-  if (rest.length === 0) return ['', Object.keys(labels).length > 0];
-  return key in labels ? [labels[key], true] : ['', false];
+  return Object.prototype.hasOwnProperty.call(labels, key) ? [labels[key], true] : ['', false];
 }
 
 /**

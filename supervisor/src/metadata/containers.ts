@@ -6,7 +6,7 @@ import type { MetadataDB } from './db';
 import { applyLabelPaths, validateLabels } from './labels';
 
 export interface Any {
-  typeUrl: string;
+  type_url: string;
   value: Buffer;
 }
 
@@ -36,6 +36,7 @@ function validate(c: Container): void {
   if (c.snapshotKey && !c.snapshotter) throw new InvalidArgumentError('container.Snapshotter must be set if container.SnapshotKey is set: invalid argument');
 }
 
+/** containerd's adaptContainer: id, runtime.name, image, labels (nothing else filters). */
 function adaptor(c: Container): Adaptor {
   return (fp) => {
     const one = (v: string): [string, boolean] => (fp.length === 1 || (fp[0] === 'runtime' && fp.length === 2) ? [v, v !== ''] : ['', false]);
@@ -46,10 +47,6 @@ function adaptor(c: Container): Adaptor {
         return one(c.image);
       case 'runtime':
         return fp[1] === 'name' ? one(c.runtime.name) : ['', false];
-      case 'snapshotter':
-        return one(c.snapshotter);
-      case 'snapshotkey':
-        return one(c.snapshotKey);
       case 'labels':
         return labelField(c.labels, fp.slice(1));
       default:
@@ -59,7 +56,7 @@ function adaptor(c: Container): Adaptor {
 }
 
 function toAny(a: Any | null | undefined): Any | null {
-  return a ? { typeUrl: a.typeUrl, value: Buffer.from(a.value ?? []) } : null;
+  return a ? { type_url: a.type_url, value: Buffer.from(a.value ?? []) } : null;
 }
 
 function fromRecord(id: string, r: Omit<Container, 'id'>): Container {
@@ -116,11 +113,9 @@ export class ContainerStore {
           else if (p === 'snapshotkey') next.snapshotKey = c.snapshotKey;
           else if (p === 'extensions') next.extensions = { ...(c.extensions ?? {}) };
           else if (p.startsWith('extensions.')) {
+            // as containerd: the request's value, an empty Any when the request has none
             const k = p.slice('extensions.'.length);
-            if (c.extensions?.[k]) next.extensions[k] = c.extensions[k];
-            else delete next.extensions[k];
-          } else if (p === 'runtime' || p === 'snapshotter') {
-            throw new InvalidArgumentError(`container.${p === 'runtime' ? 'Runtime' : 'Snapshotter'} field is immutable: invalid argument`);
+            next.extensions[k] = c.extensions?.[k] ?? { type_url: '', value: Buffer.alloc(0) };
           } else throw new InvalidArgumentError(`cannot update ${JSON.stringify(p)} field on ${JSON.stringify(c.id)}: invalid argument`);
         }
         next.labels = applyLabelPaths(cur.labels, c.labels ?? {}, paths) ?? cur.labels;

@@ -8,7 +8,7 @@ import { AlreadyExistsError, InvalidArgumentError, NotFoundError, isAlreadyExist
 import { LocalStore, type LocalWriter } from '../content/local-store';
 import { parseDigest } from '../content/digest';
 import { adapt, parseAll } from '../filters/filters';
-import { now, timestampToRfc3339, type Timestamp } from '../services/grpc-util';
+import { now, type Timestamp } from '../services/grpc-util';
 import type { MetadataDB } from './db';
 import { applyLabelPaths, validateLabels } from './labels';
 import { addLeaseResource } from './leases';
@@ -82,7 +82,8 @@ export class ContentStore {
     const out: ContentInfo[] = [];
     for (const [k, rec] of this.db.children<BlobRecord>(['v1', ns, 'content', 'blob'])) {
       const info = { digest: String(k[4]), ...rec };
-      if (f.match(adapt({ digest: info.digest, size: String(info.size), createdat: timestampToRfc3339(info.createdAt) }, info.labels))) out.push(info);
+      // containerd's content.AdaptInfo: digest and labels ("size" is accepted and never matches)
+      if (f.match((fp) => (fp[0] === 'digest' ? [info.digest, true] : adapt({}, info.labels)(fp)))) out.push(info);
     }
     return out;
   }
@@ -114,7 +115,7 @@ export class ContentStore {
       const ref = String(k[4]);
       try {
         const st = this.status(ns, ref);
-        if (f.match(adapt({ ref, expected: st.expected }))) out.push(st);
+        if (f.match((fp) => (fp[0] === 'ref' ? [ref, true] : ['', false]))) out.push(st); // adaptContentStatus
       } catch {
         /* record without data yet */
       }
@@ -174,7 +175,11 @@ export class ContentStore {
       if (this.db.get(blobKey(ns, digest))) throw new AlreadyExistsError(`content ${digest}: already exists`);
       const t = now();
       this.db.put(blobKey(ns, digest), { size, createdAt: t, updatedAt: t, labels: validateLabels(labels) } satisfies BlobRecord);
-      if (lease) addLeaseResource(this.db, ns, lease, { type: 'content', id: digest });
+      if (lease) {
+        // the lease now holds the blob instead of the ingest (containerd's removeIngestLease)
+        this.db.remove(['v1', ns, 'leases', lease, 'ingests', ref]);
+        addLeaseResource(this.db, ns, lease, { type: 'content', id: digest });
+      }
     });
   }
 }

@@ -4,9 +4,9 @@
  * is deleted or its containerd.io/gc.expire label passes.
  */
 import * as crypto from 'node:crypto';
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../../proto/src/errdefs';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError, NotImplementedError } from '../../../proto/src/errdefs';
 import { adapt, parseAll } from '../filters/filters';
-import { now, timestampToRfc3339, type Timestamp, validateIdentifier } from '../services/grpc-util';
+import { now, type Timestamp, validateIdentifier } from '../services/grpc-util';
 import type { MetadataDB } from './db';
 import { validateLabels } from './labels';
 
@@ -28,7 +28,7 @@ function checkResource(r: LeaseResource): void {
   if (!r.id) throw new InvalidArgumentError('resource id must not be empty: invalid argument');
   if (r.type === 'content' || r.type === 'ingests') return;
   if (r.type.startsWith('snapshots/') && r.type.length > 'snapshots/'.length) return;
-  throw new InvalidArgumentError(`unsupported resource type ${r.type}: invalid argument`);
+  throw new NotImplementedError(`unsupported resource type ${r.type}: not implemented`);
 }
 
 /** Adds a resource to a lease inside the caller's transaction; NotFound when the lease is gone. */
@@ -65,7 +65,7 @@ export class LeaseManager {
     const out: Lease[] = [];
     for (const [k, v] of this.db.children<Omit<Lease, 'id'>>(['v1', ns, 'leases'])) {
       const lease = { id: String(k[3]), ...v };
-      if (f.match(adapt({ id: lease.id, createdat: timestampToRfc3339(lease.createdAt) }, lease.labels))) out.push(lease);
+      if (f.match(adapt({ id: lease.id }, lease.labels))) out.push(lease); // containerd's adaptLease: id, labels
     }
     return out;
   }

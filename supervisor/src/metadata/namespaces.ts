@@ -19,10 +19,14 @@ const objectKinds: Array<[string[], string]> = [
 export class NamespaceStore {
   constructor(readonly db: MetadataDB) {}
 
+  /** A namespace's labels; an unknown name answers empty labels, as containerd's Get does. */
   get(name: string): Namespace {
     const rec = this.db.get<{ labels: Record<string, string> }>(['namespaces', name]);
-    if (!rec) throw new NotFoundError(`namespace ${name}: not found`);
-    return { name, labels: rec.labels ?? {} };
+    return { name, labels: rec?.labels ?? {} };
+  }
+
+  private mustExist(name: string): void {
+    if (!this.db.get(['namespaces', name])) throw new NotFoundError(`namespace ${name}: not found`);
   }
 
   list(): Namespace[] {
@@ -41,6 +45,7 @@ export class NamespaceStore {
 
   update(name: string, labels: Record<string, string>, paths: string[]): Namespace {
     return this.db.tx(() => {
+      this.mustExist(name);
       const cur = this.get(name);
       let next = validateLabels(labels);
       if (paths.length > 0) {
@@ -59,7 +64,7 @@ export class NamespaceStore {
   /** Deletes an empty namespace; FailedPrecondition naming what is left otherwise. */
   delete(name: string): void {
     this.db.tx(() => {
-      this.get(name);
+      this.mustExist(name);
       const left: string[] = [];
       for (const [sub, what] of objectKinds) {
         const prefix = sub[0] === 'blob' ? ['v1', name, 'content', 'blob'] : ['v1', name, ...sub];

@@ -26,7 +26,23 @@ export function ensureBuilt(): void {
   };
   const src = Math.max(newest(path.join(repoRoot, 'supervisor', 'src')), newest(path.join(repoRoot, 'proto')));
   const have = (f: string) => fs.existsSync(f) && fs.statSync(f).mtimeMs >= src;
-  if (!have(berthdJs) || !have(berthctlJs)) execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+  // jest workers run in parallel: one builds, the others wait for it (mkdir is the lock)
+  const lock = path.join(os.tmpdir(), `berth-build-lock-${Buffer.from(repoRoot).toString('hex').slice(-32)}`);
+  while (!have(berthdJs) || !have(berthctlJs)) {
+    try {
+      fs.mkdirSync(lock);
+    } catch {
+      const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 120000) fs.rmSync(lock, { recursive: true, force: true }); // a build that died
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      continue;
+    }
+    try {
+      if (!have(berthdJs) || !have(berthctlJs)) execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+    } finally {
+      fs.rmSync(lock, { recursive: true, force: true });
+    }
+  }
   built = true;
 }
 

@@ -42,14 +42,10 @@ function adaptor(p: PluginInfo): Adaptor {
   return (fp) => {
     switch (fp[0]) {
       case 'type':
-        return [p.type, true];
+        return [p.type, p.type.length > 0];
       case 'id':
-        return [p.id, true];
-      case 'capabilities':
-        return [p.capabilities.join(','), p.capabilities.length > 0];
-      case 'platforms':
-        return [p.platforms.map((x) => `${x.os}/${x.architecture}${x.variant ? '/' + x.variant : ''}`).join(','), p.platforms.length > 0];
-      default:
+        return [p.id, p.id.length > 0];
+      default: // platforms and capabilities do not filter (as containerd's adaptPlugin)
         return ['', false];
     }
   };

@@ -17,20 +17,21 @@ export class NamespacesLocal {
     return this.m.namespaces.list();
   }
 
-  create(ns: Namespace): Namespace {
+  /** Events go out in the caller's namespace (as containerd), or the object's when the call has none. */
+  create(ns: Namespace, caller?: string): Namespace {
     const out = this.m.namespaces.create(ns.name, ns.labels ?? {});
-    this.events.publishTyped(out.name, '/namespaces/create', 'containerd.events.NamespaceCreate', { name: out.name, labels: out.labels });
+    this.events.publishTyped(caller || out.name, '/namespaces/create', 'containerd.events.NamespaceCreate', { name: out.name, labels: out.labels });
     return out;
   }
 
-  update(ns: Namespace, paths: string[]): Namespace {
+  update(ns: Namespace, paths: string[], caller?: string): Namespace {
     const out = this.m.namespaces.update(ns.name, ns.labels ?? {}, paths);
-    this.events.publishTyped(out.name, '/namespaces/update', 'containerd.events.NamespaceUpdate', { name: out.name, labels: out.labels });
+    this.events.publishTyped(caller || out.name, '/namespaces/update', 'containerd.events.NamespaceUpdate', { name: out.name, labels: out.labels });
     return out;
   }
 
-  delete(name: string): void {
+  delete(name: string, caller?: string): void {
     this.m.namespaces.delete(name);
-    this.events.publishTyped(name, '/namespaces/delete', 'containerd.events.NamespaceDelete', { name });
+    this.events.publishTyped(caller || name, '/namespaces/delete', 'containerd.events.NamespaceDelete', { name });
   }
 }

@@ -3,7 +3,7 @@ import { serviceFiles } from '../../../../proto/src/grpc';
 import { PluginType, register } from '../../daemon/plugins';
 import type { Exchange } from '../../events/exchange';
 import type { Metadata } from '../../metadata/plugin';
-import { maskPaths, unary } from '../grpc-util';
+import { maskPaths, namespaceOf, unary } from '../grpc-util';
 import { grpcService } from '../register';
 import { NamespacesLocal } from './local';
 
@@ -25,11 +25,11 @@ register({
     return grpcService(serviceFiles.namespaces, 'containerd.services.namespaces.v1.Namespaces', {
       Get: unary(ic.log, (req: { name: string }) => ({ namespace: l.get(req.name) })),
       List: unary(ic.log, () => ({ namespaces: l.list() })),
-      Create: unary(ic.log, (req: { namespace: Ns | null }) => ({ namespace: l.create(req.namespace ?? { name: '', labels: {} }) })),
-      Update: unary(ic.log, (req: { namespace: Ns | null; updateMask: { paths: string[] } | null }) => ({
-        namespace: l.update(req.namespace ?? { name: '', labels: {} }, maskPaths(req.updateMask)),
+      Create: unary(ic.log, (req: { namespace: Ns | null }, ctx) => ({ namespace: l.create(req.namespace ?? { name: '', labels: {} }, namespaceOf(ctx.metadata)) })),
+      Update: unary(ic.log, (req: { namespace: Ns | null; updateMask: { paths: string[] } | null }, ctx) => ({
+        namespace: l.update(req.namespace ?? { name: '', labels: {} }, maskPaths(req.updateMask), namespaceOf(ctx.metadata)),
       })),
-      Delete: unary(ic.log, (req: { name: string }) => l.delete(req.name)),
+      Delete: unary(ic.log, (req: { name: string }, ctx) => l.delete(req.name, namespaceOf(ctx.metadata))),
     });
   },
 });
