@@ -125,7 +125,7 @@ const exp: CommandModule<GlobalArgs, A<{ file: string; names: string[]; 'all-pla
 
 type RegA = { 'plain-http': boolean; user?: string; tlscacert?: string; 'skip-verify': boolean; progress: boolean };
 
-const pullCmd: CommandModule<GlobalArgs, A<RegA & { ref: string; platform?: string; 'all-platforms': boolean; 'max-concurrent-downloads': number; snapshotter?: string; 'no-unpack': boolean }>> = {
+const pullCmd: CommandModule<GlobalArgs, A<RegA & { ref: string; platform?: string; 'all-platforms': boolean; 'max-concurrent-downloads': number; snapshotter?: string; unpack: boolean }>> = {
   command: 'pull <ref>',
   describe: 'pull an image from a registry',
   builder: (y) =>
@@ -135,7 +135,7 @@ const pullCmd: CommandModule<GlobalArgs, A<RegA & { ref: string; platform?: stri
       .option('all-platforms', { type: 'boolean', default: false })
       .option('max-concurrent-downloads', { type: 'number', default: 3 })
       .option('snapshotter', { type: 'string', default: 'overlayfs' })
-      .option('no-unpack', { type: 'boolean', default: false }) as never,
+      .option('unpack', { type: 'boolean', default: true, describe: 'unpack into the snapshotter (--no-unpack to skip)' }) as never,
   handler: (a) =>
     withClient(a, async (c) => {
       const p = createProgress(a.progress);
@@ -145,7 +145,7 @@ const pullCmd: CommandModule<GlobalArgs, A<RegA & { ref: string; platform?: stri
           platform: a.platform,
           allPlatforms: a['all-platforms'],
           concurrency: a['max-concurrent-downloads'],
-          snapshotter: a['no-unpack'] ? undefined : a.snapshotter,
+          snapshotter: a.unpack ? a.snapshotter : undefined,
           progress: p.fn,
         });
         p.stop();
