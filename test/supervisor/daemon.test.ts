@@ -3,6 +3,7 @@
  * config file's keys, one daemon per root, clean shutdown on SIGTERM, bad
  * config refused with a clear message.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -50,9 +51,16 @@ test('a config file sets root, state, address, mode, log level and format', asyn
     cfg,
     `version = 2\nroot = "${dir}/r"\nstate = "${dir}/s"\n[grpc]\n  address = "${dir}/custom.sock"\n  mode = "0600"\n[debug]\n  level = "debug"\n  format = "json"\n[plugins."io.containerd.snapshotter.v1.btrfs"]\n  root_path = "/nowhere"\n`,
   );
-  const r = await run(process.execPath, [berthdJs, '--config', cfg], { timeoutMs: 1500 });
-  // It ran until killed by the timeout; its JSON log is logrus-shaped.
-  const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
+  const p = spawn(process.execPath, [berthdJs, '--config', cfg]);
+  let stderr = '';
+  p.stderr.on('data', (c) => (stderr += c));
+  for (let i = 0; i < 300 && !fs.existsSync(`${dir}/custom.sock`); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(fs.statSync(`${dir}/custom.sock`).mode & 0o777).toBe(0o600);
+  const exited = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  await exited;
+  // its JSON log is logrus-shaped
+  const lines = stderr.trim().split('\n').map((l) => JSON.parse(l));
   expect(lines[0]).toMatchObject({ level: 'info', msg: 'starting berthd', root: `${dir}/r`, state: `${dir}/s` });
   expect(lines.some((l) => l.level === 'debug')).toBe(true);
   expect(lines.find((l) => l.msg === 'serving')).toMatchObject({ address: `${dir}/custom.sock` });

@@ -20,6 +20,7 @@ export function parseReference(s: string): Reference {
   let [, domain, path, tag, digest] = m;
   // A first component is a domain only if it has a dot or port, or is localhost.
   if (domain && !/[.:]/.test(domain) && domain !== 'localhost' && !domain.startsWith('[')) {
+    if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(domain)) throw new InvalidArgumentError(`invalid reference format: repository name must be lowercase: ${JSON.stringify(s)}`);
     path = `${domain}/${path}`;
     domain = '';
   }
