@@ -16,6 +16,9 @@ iproute2
 procps
 btrfs-progs
 docker-registry
+skopeo
+umoci
+openssl
 "
 
 missing=""

@@ -80,8 +80,7 @@ test('a second writer of the same ref is refused while the first holds it', asyn
 test('a write away from the current offset is OUT_OF_RANGE; an existing blob is AlreadyExists', async () => {
   const w = new RemoteWriter(c, 'jumpy', '', 0);
   await w.stat();
-  w.offset = 10;
-  await expect(w.write(Buffer.from('x'))).rejects.toMatchObject({ cause: expect.objectContaining({ code: GrpcCode.OUT_OF_RANGE }) });
+  await expect(w.writeAt(10, Buffer.from('x'))).rejects.toMatchObject({ cause: expect.objectContaining({ code: GrpcCode.OUT_OF_RANGE }) });
   const data = Buffer.from('already here');
   await writeBlob(c, 'first', once(data), sha(data), data.length);
   const again = new RemoteWriter(c, 'second', sha(data), data.length);

@@ -15,8 +15,17 @@ export interface Descriptor {
   platform?: { os: string; architecture: string; variant?: string };
 }
 
-/** One ingest session: await stat() for the resume offset, write(), then commit(). */
+/**
+ * One ingest session: await stat() for the resume offset, write(), then
+ * commit(). Writes are pipelined: up to `window` of them are on the wire
+ * before the first answer is awaited, so reading the source, the transfer and
+ * the server's disk writes overlap (the server answers them in order).
+ */
 export class RemoteWriter {
+  private inflight: Array<Promise<void>> = [];
+  /** Bytes sent (the offset the next write starts at). */
+  private sent = 0;
+  window = 4;
   private readonly call: grpc.ClientDuplexStream<Msg, Msg>;
   private readonly responses: Msg[] = [];
   private waiters: Array<{ resolve: (m: Msg) => void; reject: (e: Error) => void }> = [];
@@ -67,18 +76,40 @@ export class RemoteWriter {
     await this.send({ action: 'STAT', ref: this.ref, total: this.total, expected: this.expected });
     const res = await this.next();
     this.offset = Number(res.offset);
+    this.sent = this.offset;
     return this.offset;
   }
 
   /** Appends data at the current offset (offset 0 on a partial ingest starts over). */
   async write(data: Buffer, restart = false): Promise<void> {
-    await this.send({ action: 'WRITE', ref: this.ref, offset: restart ? 0 : this.offset, data });
+    const offset = restart ? 0 : this.sent;
+    this.sent = offset + data.length;
+    await this.send({ action: 'WRITE', ref: this.ref, offset, data });
+    const answered = this.next().then((res) => {
+      this.offset = Number(res.offset);
+    });
+    answered.catch(() => undefined); // awaited below or by flush()
+    this.inflight.push(answered);
+    while (this.inflight.length >= this.window) await this.inflight.shift();
+  }
+
+  /** Sends one WRITE at an explicit offset and waits for its answer (no pipelining). */
+  async writeAt(offset: number, data: Buffer): Promise<void> {
+    await this.flush();
+    await this.send({ action: 'WRITE', ref: this.ref, offset, data });
     const res = await this.next();
     this.offset = Number(res.offset);
+    this.sent = this.offset;
+  }
+
+  /** Waits for the answers to every write sent. */
+  async flush(): Promise<void> {
+    while (this.inflight.length) await this.inflight.shift();
   }
 
   /** Verifies size and digest on the server and makes the blob visible. */
   async commit(labels: Record<string, string> = {}): Promise<string> {
+    await this.flush();
     await this.send({ action: 'COMMIT', ref: this.ref, total: this.total, expected: this.expected, offset: this.offset, labels });
     const res = await this.next();
     this.call.end();

@@ -41,6 +41,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       'grpc.max_receive_message_length': cfg.grpc.max_recv_message_size,
       'grpc.max_send_message_length': cfg.grpc.max_send_message_size,
     });
+    widenFlowControl(server);
     for (const [id, svc] of plugins.getAll<GrpcService>(PluginType.GRPC)) {
       svc.register(server);
       log.debug('registered grpc service', { id });
@@ -52,6 +53,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     await new Promise<void>((resolve, reject) =>
       srv.bindAsync(`unix:${address}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
     );
+    widenSessions(server);
     fs.chmodSync(address, cfg.grpc.mode);
     if (cfg.grpc.uid || cfg.grpc.gid) fs.chownSync(address, cfg.grpc.uid, cfg.grpc.gid);
     log.info('serving', { address });
@@ -83,5 +85,32 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     await plugins?.close();
     lock.release();
     throw err;
+  }
+}
+
+/**
+ * HTTP/2 flow control: node's default windows are 64 KiB, so a 1 MiB content
+ * Write from a client stalls on a WINDOW_UPDATE round trip every 64 KiB.
+ * Go's gRPC (containerd) grows its windows; grpc-js has no server option for
+ * it, so the stream window goes into the http2 settings it passes on and the
+ * connection window is widened on each new session.
+ */
+const WINDOW = 16 << 20;
+
+function widenFlowControl(server: grpc.Server): void {
+  const opts = (server as unknown as { commonServerOptions?: { settings?: Record<string, unknown> } }).commonServerOptions;
+  if (opts) opts.settings = { ...(opts.settings ?? {}), initialWindowSize: WINDOW };
+}
+
+function widenSessions(server: grpc.Server): void {
+  const servers = (server as unknown as { http2Servers?: Map<import('node:events').EventEmitter, unknown> }).http2Servers;
+  for (const h of servers?.keys() ?? []) {
+    h.on('session', (s: import('node:http2').Http2Session) => {
+      try {
+        s.setLocalWindowSize(WINDOW);
+      } catch {
+        /* an older node: keep the default */
+      }
+    });
   }
 }

@@ -8,7 +8,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from '../../../supervisor/src/client/client';
 
-export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+/** The repository root: the nearest directory up from here that has scripts/build.mjs (works from a bundle in dist/ too). */
+export const repoRoot = ((): string => {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'scripts', 'build.mjs'))) return dir;
+  }
+  return path.resolve(__dirname, '..', '..', '..');
+})();
 export const berthdJs = path.join(repoRoot, 'dist', 'berthd.js');
 export const berthctlJs = path.join(repoRoot, 'dist', 'berthctl.js');
 

@@ -138,6 +138,7 @@ export async function fetchBlob(client: Client, reg: Registry, desc: Descriptor,
       progress({ id, kind, status: 'done', current: size, total: size });
       return;
     } catch (err) {
+      await w.flush().catch(() => undefined); // let the server take what was sent before the next attempt
       w.close();
       const e = err as NodeJS.ErrnoException;
       const retriable = isUnavailable(err) || e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || /aborted|premature/i.test(e.message ?? '');

@@ -56,7 +56,6 @@ async function write(l: ContentLocal, call: grpc.ServerDuplexStream<WriteReq, un
   const w: NamespacedWriter = await l.store.writer(ns, req.ref, total, expected, leaseOf(call.metadata));
   try {
     for (;;) {
-      const st = w.status();
       const msg: Record<string, unknown> = { action: req.action, offset: w.offset };
       if (req.expected) {
         expected = req.expected;
@@ -79,6 +78,7 @@ async function write(l: ContentLocal, call: grpc.ServerDuplexStream<WriteReq, un
       }
       if (req.total > 0) total = req.total;
       if (req.action === 'STAT') {
+        const st = w.status();
         Object.assign(msg, { digest: w.digest(), startedAt: dateTs(st.startedAt), updatedAt: dateTs(st.updatedAt), total });
       } else {
         if (req.offset > 0 && req.offset !== w.offset) {
