@@ -4,6 +4,7 @@
  * umoci), and bad archives (truncated, corrupt blob, not a tar) that fail
  * with the right kind and leave what was committed before intact.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -70,6 +71,28 @@ test('docker save archives (by skopeo), plain and gzipped, import with docker me
     // the layers are the uncompressed tars: their digests are the config's diff_ids
     expect(m.layers.map((l: { digest: string }) => l.digest)).toEqual(config.rootfs.diff_ids);
   }
+});
+
+test('a docker archive of several images (docker save a b) imports each under its tags', async () => {
+  const x = path.join(work, 'multi-docker');
+  fs.mkdirSync(x);
+  await runOk('tar', ['-C', x, '-xf', await dockerArchive(layout, path.join(work, 'docker-one.tar'), 'busybox:one')]);
+  const list = JSON.parse(fs.readFileSync(path.join(x, 'manifest.json'), 'utf8'));
+  const config = JSON.parse(fs.readFileSync(path.join(x, list[0].Config), 'utf8'));
+  const other = Buffer.from(JSON.stringify({ ...config, author: 'second image' }));
+  const otherName = `${crypto.createHash('sha256').update(other).digest('hex')}.json`;
+  fs.writeFileSync(path.join(x, otherName), other);
+  list.push({ Config: otherName, RepoTags: ['example.com/other:2', 'example.com/other:latest'], Layers: list[0].Layers });
+  fs.writeFileSync(path.join(x, 'manifest.json'), JSON.stringify(list));
+  const tar = path.join(work, 'docker-two.tar');
+  await runOk('tar', ['-C', x, '-cf', tar, '.']);
+  const c = client('docker-multi');
+  const out = await importArchive(c, tar);
+  expect(out.map((i) => i.name)).toEqual(['docker.io/library/busybox:one', 'example.com/other:2', 'example.com/other:latest']);
+  expect(out[1].target.digest).toBe(out[2].target.digest);
+  expect(out[0].target.digest).not.toBe(out[1].target.digest);
+  const m = JSON.parse((await readBlob(c, out[1].target.digest)).toString());
+  expect(m.config.digest).toBe(`sha256:${otherName.slice(0, 64)}`);
 });
 
 test('a two-platform index imports for the default platform and exports/re-imports for all', async () => {

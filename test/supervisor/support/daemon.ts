@@ -120,6 +120,7 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
   const cfg = opts.config === undefined ? path.join(dir, 'config.toml') : opts.config;
   const args = [berthdJs, ...(cfg ? ['--config', cfg] : []), '--root', root, '--state', state, '--address', address, ...(opts.extraArgs ?? [])];
   if (cfg && opts.config === undefined && !fs.existsSync(cfg)) fs.writeFileSync(cfg, '');
+  fs.rmSync(address, { force: true }); // a killed daemon's socket: wait for the new one
   return startProcess(process.execPath, args, dir, address, root, state);
 }
 
