@@ -92,6 +92,14 @@ test('namespaces, leases, containers, version', async () => {
   const leases = JSON.parse((await ctlOk('leases', 'ls', '--format', 'json')).stdout);
   expect(leases[0].labels).toMatchObject({ who: 'test', 'containerd.io/gc.expire': expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
   await ctlOk('leases', 'rm', 'l1');
+  // an image in use by a container is refused (FailedPrecondition), --force removes it
+  const c = d.client('inuse');
+  await c.call('images', 'Create', { image: { name: 'in/use:1', target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'c'.repeat(64)}`, size: 1 } } });
+  await c.call('containers', 'Create', { container: { id: 'user', image: 'in/use:1', runtime: { name: 'io.containerd.runc.v2' }, spec: { type_url: 'x', value: Buffer.from('{}') } } });
+  const refused = await ctl('--namespace', 'inuse', 'images', 'rm', 'in/use:1');
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/image in\/use:1 is in use by container user \(--force removes it anyway\) \(FailedPrecondition\)/);
+  expect((await ctlOk('--namespace', 'inuse', 'images', 'rm', '--force', 'in/use:1')).stdout).toBe('in/use:1\n');
   expect((await ctlOk('containers', 'ls')).stdout.trim()).toBe('CONTAINER   IMAGE   RUNTIME   LABELS');
   const missing = await ctl('containers', 'info', 'nope');
   expect(missing.code).toBe(1);

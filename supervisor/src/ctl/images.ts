@@ -1,5 +1,6 @@
 /** berthctl images: pull push import export ls rm tag. */
 import type { Argv, CommandModule } from 'yargs';
+import { FailedPreconditionError } from '../../../proto/src/errdefs';
 import type { Descriptor } from '../client/content';
 import { exportArchive } from '../images/archive-export';
 import { importArchive } from '../images/archive-import';
@@ -43,12 +44,25 @@ const ls: CommandModule<GlobalArgs, A<{ filters?: string[]; quiet: boolean }>> =
     }),
 };
 
-const rm: CommandModule<GlobalArgs, A<{ names: string[]; sync: boolean }>> = {
+const rm: CommandModule<GlobalArgs, A<{ names: string[]; sync: boolean; force: boolean }>> = {
   command: ['rm <names..>', 'remove', 'delete'],
-  describe: 'remove images',
-  builder: (y) => y.positional('names', { type: 'string', array: true, demandOption: true }).option('sync', { type: 'boolean', default: false, describe: 'collect garbage before returning' }) as never,
+  describe: 'remove images (refused while a container uses one, unless --force)',
+  builder: (y) =>
+    y
+      .positional('names', { type: 'string', array: true, demandOption: true })
+      .option('sync', { type: 'boolean', default: false, describe: 'collect garbage before returning' })
+      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'remove even when containers use the image' }) as never,
   handler: (a) =>
     withClient(a, async (c) => {
+      if (!a.force) {
+        // The API lets an image go from under its containers (as containerd's does); berthctl does not.
+        for (const name of a.names) {
+          const { containers } = await c.call('containers', 'List', { filters: [`image==${JSON.stringify(name)}`] });
+          if (containers.length) {
+            throw new FailedPreconditionError(`image ${name} is in use by container${containers.length > 1 ? 's' : ''} ${containers.map((x: { id: string }) => x.id).join(', ')} (--force removes it anyway)`);
+          }
+        }
+      }
       for (const [i, name] of a.names.entries()) {
         await c.call('images', 'Delete', { name, sync: a.sync && i === a.names.length - 1 });
         process.stdout.write(`${name}\n`);
