@@ -13,6 +13,7 @@ import type { Client } from '../../supervisor/src/client/client';
 import { readBlob } from '../../supervisor/src/client/content';
 import { exportArchive } from '../../supervisor/src/images/archive-export';
 import { importArchive } from '../../supervisor/src/images/archive-import';
+import { setUnpacker, type UnpackRequest } from '../../supervisor/src/images/unpacker';
 import { removeDir, startDaemon, type Daemon } from './support/daemon';
 import { collectGarbage, contentDigests } from './support/gc';
 import { blobFile, dockerArchive, makeBusyboxLayout, makeMultiPlatform, tarLayout, type Layout } from './support/image';
@@ -129,6 +130,29 @@ test('a two-platform index imports for the default platform and exports/re-impor
   expect(again.map((i) => [i.name, i.target.digest])).toEqual([['test/multi:multi', index.digest]]);
   const idx = JSON.parse((await readBlob(c2, index.digest)).toString());
   for (const m of idx.manifests) expect((await c2.call('content', 'Info', { digest: m.digest })).info.size).toBe(m.size);
+});
+
+test('import hands the platform manifest, its config and layers to the installed Unpacker', async () => {
+  const seen: UnpackRequest[] = [];
+  setUnpacker({ unpack: async (_c, req) => (seen.push(req), { chainId: `chain-of-${req.layers.length}` }) });
+  try {
+    const c = client('unpack-seam');
+    await importArchive(c, ociTar, { baseName: 'test/unpack', snapshotter: 'native' });
+    expect(seen).toEqual([
+      {
+        image: 'test/unpack:latest',
+        manifest: expect.objectContaining({ digest: layout.manifest.digest }),
+        config: expect.objectContaining({ digest: manifest.config.digest }),
+        layers: manifest.layers.map((l) => expect.objectContaining({ digest: l.digest })),
+        snapshotter: 'native',
+      },
+    ]);
+    seen.length = 0;
+    await importArchive(c, ociTar, { baseName: 'test/unpack' }); // no snapshotter named: nothing to unpack
+    expect(seen).toEqual([]);
+  } finally {
+    setUnpacker(undefined);
+  }
 });
 
 describe('bad archives', () => {

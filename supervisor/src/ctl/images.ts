@@ -90,7 +90,7 @@ const tag: CommandModule<GlobalArgs, A<{ source: string; targets: string[]; forc
     }),
 };
 
-const imp: CommandModule<GlobalArgs, A<{ file: string; 'base-name'?: string; digests: boolean; 'all-platforms': boolean; platform?: string; 'index-name'?: string; progress: boolean }>> = {
+const imp: CommandModule<GlobalArgs, A<{ file: string; 'base-name'?: string; digests: boolean; 'all-platforms': boolean; platform?: string; 'index-name'?: string; progress: boolean; snapshotter: string; unpack: boolean }>> = {
   command: 'import <file>',
   describe: 'import images from an OCI or docker archive',
   builder: (y) =>
@@ -101,12 +101,14 @@ const imp: CommandModule<GlobalArgs, A<{ file: string; 'base-name'?: string; dig
       .option('all-platforms', { type: 'boolean', default: false })
       .option('platform', { type: 'string' })
       .option('index-name', { type: 'string' })
+      .option('snapshotter', { type: 'string', default: 'overlayfs' })
+      .option('unpack', { type: 'boolean', default: true, describe: 'unpack into the snapshotter (--no-unpack to skip)' })
       .option('progress', { type: 'boolean', default: true }) as never,
   handler: (a) =>
     withClient(a, async (c) => {
       const p = createProgress(a.progress);
       try {
-        const out = await importArchive(c, a.file, { baseName: a['base-name'], digests: a.digests, allPlatforms: a['all-platforms'], platform: a.platform, indexName: a['index-name'], progress: p.fn });
+        const out = await importArchive(c, a.file, { baseName: a['base-name'], digests: a.digests, allPlatforms: a['all-platforms'], platform: a.platform, indexName: a['index-name'], progress: p.fn, snapshotter: a.unpack ? a.snapshotter : undefined });
         p.stop();
         if (a.format === 'json') return void process.stdout.write(JSON.stringify(out, null, 2) + '\n');
         for (const i of out) process.stdout.write(`imported ${i.name} (${i.target.digest})\n`);

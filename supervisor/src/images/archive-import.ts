@@ -18,6 +18,7 @@ import { MediaType, children, childrenLabels, detectMediaType, isIndex, isManife
 import { defaultPlatform, matches, parsePlatform, type Platform } from './platforms';
 import { noProgress, type ProgressFn } from './progress';
 import { normalize } from './reference';
+import { unpackImage } from './unpacker';
 
 export interface ImportOptions {
   baseName?: string;
@@ -27,6 +28,8 @@ export interface ImportOptions {
   platform?: string;
   indexName?: string;
   progress?: ProgressFn;
+  /** Unpack each imported image into this snapshotter (when an Unpacker is installed). */
+  snapshotter?: string;
 }
 
 export interface ImportedImage {
@@ -274,8 +277,13 @@ export async function importArchive(client: Client, file: string, opts: ImportOp
   return client.withLease(async () => {
     const entries = await ingestArchive(client, file, opts.progress ?? noProgress);
     try {
-      if (entries.has('index.json')) return await importOci(client, entries, opts, want);
-      if (entries.has('manifest.json')) return await importDocker(client, entries, opts);
+      let out: ImportedImage[] | undefined;
+      if (entries.has('index.json')) out = await importOci(client, entries, opts, want);
+      else if (entries.has('manifest.json')) out = await importDocker(client, entries, opts);
+      if (out) {
+        if (opts.snapshotter) for (const i of out) await unpackImage(client, i.name, i.target, want, opts.snapshotter);
+        return out;
+      }
     } catch (err) {
       if (isNotFound(err) || err instanceof BerthError) throw err;
       throw new InvalidArgumentError(`invalid archive ${file}: ${(err as Error).message}`, { cause: err });

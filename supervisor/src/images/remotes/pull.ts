@@ -15,7 +15,7 @@ import { MediaType, children, childrenLabels, isIndex, isManifest, isConfig } fr
 import { defaultPlatform, matches, parsePlatform, type Platform } from '../platforms';
 import { noProgress, type ProgressEvent, type ProgressFn } from '../progress';
 import { formatReference, parseReference } from '../reference';
-import { unpacker } from '../unpacker';
+import { unpackImage } from '../unpacker';
 import { Registry, readAll, type RegistryOptions } from './registry';
 
 export const manifestAccept = [
@@ -174,6 +174,8 @@ export interface PullResult {
   target: Descriptor;
   /** The platform manifests fetched, with their config and layers. */
   manifests: Array<{ manifest: Descriptor; config: Descriptor; layers: Descriptor[] }>;
+  /** Chain IDs of the unpacked snapshots (empty until an Unpacker is installed). */
+  chainIds: string[];
 }
 
 /** Pulls `reference` into the store under its normalised name. */
@@ -224,11 +226,8 @@ export async function pull(client: Client, reference: string, opts: PullOptions 
         if (!isAlreadyExists(err)) throw err;
         await client.call('images', 'Update', { image, updateMask: { paths: ['target'] } });
       }
-      const u = unpacker();
-      if (u && opts.snapshotter) {
-        for (const m of manifests) await u.unpack(client, { image: name, config: m.config, layers: m.layers, snapshotter: opts.snapshotter });
-      }
-      return { name, target: root, manifests };
+      const chainIds = opts.snapshotter ? await unpackImage(client, name, root, want, opts.snapshotter) : [];
+      return { name, target: root, manifests, chainIds };
     }, { keepOnError: true });
   } finally {
     reg.close();
