@@ -50,9 +50,16 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     fs.mkdirSync(path.dirname(address), { recursive: true, mode: 0o711 });
     fs.rmSync(address, { force: true }); // a stale socket: the root lock says no daemon owns it
     const srv = server;
-    await new Promise<void>((resolve, reject) =>
-      srv.bindAsync(`unix:${address}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-    );
+    // The socket is created owner-only and opened up to the configured mode after:
+    // no moment where it is wider than asked for.
+    const umask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) =>
+        srv.bindAsync(`unix:${address}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+      );
+    } finally {
+      process.umask(umask);
+    }
     widenSessions(server);
     fs.chmodSync(address, cfg.grpc.mode);
     if (cfg.grpc.uid || cfg.grpc.gid) fs.chownSync(address, cfg.grpc.uid, cfg.grpc.gid);
