@@ -42,8 +42,8 @@ test('images import (plain progress lines), ls as table and JSON, tag, export, r
   expect(imp.stderr).toMatch(/^blob-[0-9a-f]{12}: writing /m);
   expect(imp.stderr).toMatch(/^blob-[0-9a-f]{12}: done /m);
   const table = await ctlOk('images', 'ls');
-  expect(table.stdout.split('\n')[0]).toMatch(/^REF\s+TYPE\s+DIGEST\s+SIZE\s+LABELS$/);
-  expect(table.stdout).toMatch(new RegExp(`test/busybox:latest\\s+application/vnd.oci.image.manifest.v1\\+json\\s+${layout.manifest.digest}`));
+  expect(table.stdout.split('\n')[0]).toMatch(/^REF\s+TYPE\s+DIGEST\s+SIZE\s+PLATFORMS\s+LABELS$/);
+  expect(table.stdout).toMatch(new RegExp(`test/busybox:latest\\s+application/vnd.oci.image.manifest.v1\\+json\\s+${layout.manifest.digest}\\s+2\\.\\d MiB\\s+linux/amd64\\s+-`));
   const json = JSON.parse((await ctlOk('images', 'ls', '--format', 'json')).stdout);
   expect(json).toEqual([expect.objectContaining({ name: 'test/busybox:latest', target: expect.objectContaining({ digest: layout.manifest.digest }) })]);
   await ctlOk('images', 'tag', 'test/busybox:latest', 'test/busybox:v2');

@@ -1,7 +1,10 @@
 /** berthctl images: pull push import export ls rm tag. */
 import type { Argv, CommandModule } from 'yargs';
 import { FailedPreconditionError } from '../../../proto/src/errdefs';
-import type { Descriptor } from '../client/content';
+import type { Client } from '../client/client';
+import { blobInfo, readBlob, type Descriptor } from '../client/content';
+import { children, isIndex, isManifest } from '../images/media-types';
+import { formatPlatform } from '../images/platforms';
 import { exportArchive } from '../images/archive-export';
 import { importArchive } from '../images/archive-import';
 import { pull } from '../images/remotes/pull';
@@ -35,14 +38,49 @@ const ls: CommandModule<GlobalArgs, A<{ filters?: string[]; quiet: boolean }>> =
     withClient(a, async (c) => {
       const { images } = await c.call('images', 'List', { filters: a.filters ?? [] });
       if (a.quiet) return void process.stdout.write(images.map((i: { name: string }) => i.name + '\n').join(''));
-      output(
-        a.format,
-        ['REF', 'TYPE', 'DIGEST', 'SIZE', 'LABELS'],
-        images.map((i: { name: string; target: Descriptor; labels: Record<string, string> }) => [i.name, i.target.mediaType, i.target.digest, size(Number(i.target.size)), labelsText(i.labels)]),
-        images,
-      );
+      const rows: string[][] = [];
+      for (const i of images as Array<{ name: string; target: Descriptor; labels: Record<string, string> }>) {
+        const s = await imageSummary(c, i.target);
+        rows.push([i.name, i.target.mediaType, i.target.digest, size(s.size), s.platforms.join(',') || '-', labelsText(i.labels)]);
+      }
+      output(a.format, ['REF', 'TYPE', 'DIGEST', 'SIZE', 'PLATFORMS', 'LABELS'], rows, images);
     }),
 };
+
+/**
+ * What `images ls` shows of an image, as ctr does: the size of what is in the
+ * store under the target, and the platforms of its manifests.
+ */
+async function imageSummary(c: Client, target: Descriptor): Promise<{ size: number; platforms: string[] }> {
+  let total = 0;
+  const platforms = new Set<string>();
+  const seen = new Set<string>();
+  const visit = async (d: Descriptor, platform?: string): Promise<void> => {
+    if (seen.has(d.digest)) return;
+    seen.add(d.digest);
+    const info = await blobInfo(c, d.digest);
+    if (!info) return;
+    total += Number(info.size);
+    if (isIndex(d.mediaType) || isManifest(d.mediaType)) {
+      const kids = children(d.mediaType, await readBlob(c, d.digest));
+      if (isManifest(d.mediaType)) {
+        let p = platform;
+        if (!p) {
+          try {
+            const cfg = JSON.parse((await readBlob(c, kids[0].digest)).toString());
+            p = formatPlatform({ os: cfg.os, architecture: cfg.architecture, variant: cfg.variant });
+          } catch {
+            /* config not in the store */
+          }
+        }
+        if (p) platforms.add(p);
+      }
+      for (const k of kids) await visit(k, k.platform ? formatPlatform(k.platform) : undefined);
+    }
+  };
+  await visit(target);
+  return { size: total, platforms: [...platforms].sort() };
+}
 
 const rm: CommandModule<GlobalArgs, A<{ names: string[]; sync: boolean; force: boolean }>> = {
   command: ['rm <names..>', 'remove', 'delete'],
