@@ -112,10 +112,12 @@ test('events prints what happens', async () => {
   let out = '';
   p.stdout.on('data', (c) => (out += c));
   try {
-    await new Promise((r) => setTimeout(r, 700));
-    await ctlOk('--namespace', 'evns', 'namespaces', 'create', 'from-events');
-    for (let i = 0; i < 50 && !out.includes('/namespaces/create'); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(out).toMatch(/\/namespaces\/create evns \{"name":"from-events"\}/);
+    // until the subscription is up, events go unseen: create namespaces until one shows
+    for (let i = 0; i < 20 && !out.includes('/namespaces/create'); i++) {
+      await ctlOk('--namespace', 'evns', 'namespaces', 'create', `from-events-${i}`);
+      for (let j = 0; j < 10 && !out.includes('/namespaces/create'); j++) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(out).toMatch(/\/namespaces\/create evns \{"name":"from-events-\d+"\}/);
   } finally {
     p.kill();
   }

@@ -14,15 +14,28 @@ afterAll(async () => {
 /** Collects envelopes from a subscription until `n` arrived. */
 async function collect(filters: string[], n: number, trigger: () => Promise<void>) {
   const sub = d.client('');
-  const it = sub.stream('events', 'Subscribe', { filters });
+  // a probe topic proves the subscription is in place before the trigger runs
+  const it = sub.stream('events', 'Subscribe', { filters: [...filters, 'topic=="/probe/ready"'] });
   const got: Array<{ topic: string; namespace: string; event: Record<string, unknown> | undefined; typeUrl: string }> = [];
+  let ready: () => void = () => undefined;
+  const subscribed = new Promise<void>((r) => (ready = r));
   const reading = (async () => {
     for await (const env of it) {
+      if (env.topic === '/probe/ready') {
+        ready();
+        continue;
+      }
       got.push({ topic: env.topic, namespace: env.namespace, typeUrl: env.event?.type_url, event: env.event ? decodeEvent(env.event) : undefined });
       if (got.length >= n) break;
     }
   })();
-  await new Promise((r) => setTimeout(r, 200)); // subscribed
+  const probe = d.client('probe');
+  let isReady = false;
+  void subscribed.then(() => (isReady = true));
+  for (let i = 0; i < 100 && !isReady; i++) {
+    await probe.call('events', 'Publish', { topic: '/probe/ready', event: encodeEvent('containerd.events.TaskOOM', {}) });
+    await Promise.race([subscribed, new Promise((r) => setTimeout(r, 50))]);
+  }
   await trigger();
   await Promise.race([reading, new Promise((_, rej) => setTimeout(() => rej(new Error(`got only ${JSON.stringify(got)}`)), 5000))]);
   sub.close();

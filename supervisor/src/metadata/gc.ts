@@ -70,7 +70,7 @@ const id = (n: Node) => `${n.type}\0${n.ns}\0${n.key}`;
 export class GarbageCollector {
   private snapshots: SnapshotCollector[] = [];
   private running: Promise<GCStats> | undefined;
-  private again = false;
+  private next: Promise<GCStats> | undefined;
 
   constructor(
     private readonly db: MetadataDB,
@@ -82,20 +82,29 @@ export class GarbageCollector {
     this.snapshots.push(c);
   }
 
-  /** Runs a collection; concurrent callers share the run (and one more follows if asked meanwhile). */
+  /**
+   * Runs a collection. A caller arriving during a run waits for one full run
+   * that starts after it (what it deleted must be collected); callers arriving
+   * together share that next run.
+   */
   async collect(): Promise<GCStats> {
     if (this.running) {
-      this.again = true;
-      return this.running.then(() => this.collect());
+      this.next ??= this.running.then(
+        () => this.startRun(),
+        () => this.startRun(),
+      );
+      return this.next;
     }
+    return this.startRun();
+  }
+
+  private async startRun(): Promise<GCStats> {
+    this.next = undefined;
     this.running = this.run();
     try {
       return await this.running;
     } finally {
       this.running = undefined;
-      if (this.again) {
-        this.again = false;
-      }
     }
   }
 
