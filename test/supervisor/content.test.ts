@@ -39,8 +39,8 @@ test('an ingest resumes from the offset already written, and commits verified', 
   expect(await w1.stat()).toBe(0);
   await w1.write(data.subarray(0, 1 << 20));
   await w1.write(data.subarray(1 << 20, 2 << 20));
+  await w1.flush(); // both writes answered
   w1.close(); // the client goes away mid-transfer
-  await new Promise((r) => setTimeout(r, 100));
   const st = await c.call('content', 'Status', { ref: 'resume-me' });
   expect(st.status).toMatchObject({ ref: 'resume-me', offset: 2 << 20, total: data.length });
   expect((await c.call('content', 'ListStatuses', { filters: ['ref~=resume'] })).statuses).toHaveLength(1);
@@ -121,7 +121,7 @@ test('delete hides the blob at once; the collector removes the file', async () =
   await c.call('content', 'Delete', { digest });
   await expect(c.call('content', 'Info', { digest })).rejects.toMatchObject({ kind: 'NotFound' });
   await expect(c.call('content', 'Delete', { digest })).rejects.toMatchObject({ kind: 'NotFound' });
-  for (let i = 0; i < 50 && fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 200 && fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 50));
   expect(fs.existsSync(file)).toBe(false);
 });
 
