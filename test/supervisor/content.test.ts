@@ -23,6 +23,19 @@ async function* once(b: Buffer) {
 let d: Daemon;
 let c: Client;
 
+/** Opens a writer, waiting while the server still holds the ref for a client that just left. */
+async function reopen(cl: Client, ref: string, digest: string, size: number): Promise<[RemoteWriter, number]> {
+  for (let i = 0; ; i++) {
+    const w = new RemoteWriter(cl, ref, digest, size);
+    try {
+      return [w, await w.stat()];
+    } catch (err) {
+      if ((err as { kind?: string }).kind !== 'Unavailable' || i > 50) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 beforeAll(async () => {
   d = await startDaemon();
   c = d.client('content-test');
@@ -45,8 +58,8 @@ test('an ingest resumes from the offset already written, and commits verified', 
   expect(st.status).toMatchObject({ ref: 'resume-me', offset: 2 << 20, total: data.length });
   expect((await c.call('content', 'ListStatuses', { filters: ['ref~=resume'] })).statuses).toHaveLength(1);
 
-  const w2 = new RemoteWriter(c, 'resume-me', digest, data.length);
-  expect(await w2.stat()).toBe(2 << 20);
+  const [w2, off] = await reopen(c, 'resume-me', digest, data.length);
+  expect(off).toBe(2 << 20);
   await w2.write(data.subarray(2 << 20));
   expect(await w2.commit({ 'x.y/z': '1' })).toBe(digest);
   const { info } = await c.call('content', 'Info', { digest });
@@ -171,8 +184,7 @@ describe('a full disk during an ingest', () => {
     expect(st.offset % (1 << 20)).toBe(0); // cut back to the last whole write
     expect((await readBlob(sc, sha(kept))).equals(kept)).toBe(true);
     await runOk('mount', ['-o', 'remount,size=24m', mnt]);
-    const w2 = new RemoteWriter(sc, 'too-big', sha(big), big.length);
-    const off = await w2.stat();
+    const [w2, off] = await reopen(sc, 'too-big', sha(big), big.length);
     expect(off).toBe(st.offset);
     await w2.write(big.subarray(off));
     expect(await w2.commit()).toBe(sha(big));
