@@ -37,8 +37,14 @@ async function collect(filters: string[], n: number, trigger: () => Promise<void
     await Promise.race([subscribed, new Promise((r) => setTimeout(r, 50))]);
   }
   await trigger();
-  await Promise.race([reading, new Promise((_, rej) => setTimeout(() => rej(new Error(`got only ${JSON.stringify(got)}`)), 5000))]);
-  sub.close();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([reading, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`got only ${JSON.stringify(got)}`)), 5000)))]);
+  } finally {
+    clearTimeout(timer);
+    sub.close();
+    probe.close();
+  }
   return got;
 }
 

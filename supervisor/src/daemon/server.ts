@@ -48,22 +48,25 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     }
     const address = cfg.grpc.address;
     fs.mkdirSync(path.dirname(address), { recursive: true, mode: 0o711 });
-    fs.rmSync(address, { force: true }); // a stale socket: the root lock says no daemon owns it
     const srv = server;
-    // The socket is created owner-only and opened up to the configured mode after:
-    // no moment where it is wider than asked for.
+    // The socket is made owner-only under a temporary name, given its mode and
+    // owner, then renamed into place: it never exists wider than asked for, and
+    // a client that sees the path can connect.
+    const tmp = `${address}.${process.pid}.tmp`;
+    fs.rmSync(tmp, { force: true });
     const umask = process.umask(0o177);
     try {
       await new Promise<void>((resolve, reject) =>
-        srv.bindAsync(`unix:${address}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+        srv.bindAsync(`unix:${tmp}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
       );
     } finally {
       process.umask(umask);
     }
     widenSessions(server);
-    fs.chmodSync(address, cfg.grpc.mode);
-    if (cfg.grpc.uid || cfg.grpc.gid) fs.chownSync(address, cfg.grpc.uid, cfg.grpc.gid);
+    fs.chmodSync(tmp, cfg.grpc.mode);
+    if (cfg.grpc.uid || cfg.grpc.gid) fs.chownSync(tmp, cfg.grpc.uid, cfg.grpc.gid);
     log.info('serving', { address });
+    fs.renameSync(tmp, address); // replaces a stale socket: the root lock says no daemon owns it
     const ps = plugins;
     let stopped = false;
     return {
