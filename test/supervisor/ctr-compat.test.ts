@@ -5,6 +5,8 @@
  * ctr's `images pull` always unpacks and `images check` asks the snapshotter:
  * both reach the (not yet served) snapshots service; the tests pin that.
  */
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -109,6 +111,36 @@ test('images import, ls, tag, export, rm --sync; content ls/get/rm', async () =>
   expect(bad.code).not.toBe(0);
   await ctrOk(...ns, 'images', 'rm', '--sync', 'test/busybox:latest');
   await ctrOk('namespaces', 'rm', 'imgs');
+});
+
+test('content ingest (verified), active, label; events', async () => {
+  const data = crypto.randomBytes(3_000_000);
+  const digest = `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`;
+  await runOk('ctr', ['--address', d.address, 'content', 'ingest', '--expected-digest', digest, '--expected-size', String(data.length), 'ingest-ref'], { input: data });
+  expect((await ctrOk('content', 'ls')).stdout).toMatch(new RegExp(`${digest}\\s+3MB`));
+  expect((await ctrOk('content', 'active')).stdout.trim()).toBe('REF\tSIZE\tAGE');
+  const wrong = await run('ctr', ['--address', d.address, 'content', 'ingest', '--expected-digest', digest, 'other-ref'], { input: Buffer.from('not it') });
+  expect(wrong.code).toBe(0); // the blob already exists: ctr's ingest stops at AlreadyExists, nothing is overwritten
+  const unknown = `sha256:${crypto.createHash('sha256').update('never written').digest('hex')}`;
+  const corrupt = await run('ctr', ['--address', d.address, 'content', 'ingest', '--expected-digest', unknown, 'corrupt-ref'], { input: Buffer.from('other bytes') });
+  expect(corrupt.code).not.toBe(0);
+  expect(corrupt.stderr).toMatch(/unexpected commit digest sha256:[0-9a-f]{64}, expected sha256:[0-9a-f]{64}: failed precondition/);
+  await ctrOk('content', 'label', digest, 'foo=bar');
+  expect((await ctrOk('content', 'ls')).stdout).toMatch(new RegExp(`${digest}.*foo=bar`));
+  await ctrOk('content', 'rm', digest);
+
+  const events = spawn('ctr', ['--address', d.address, 'events']);
+  let out = '';
+  events.stdout.on('data', (c) => (out += c));
+  try {
+    for (let i = 0; i < 20 && !out.includes('/namespaces/create'); i++) {
+      await ctrOk('namespaces', 'create', `evt-${i}`);
+      for (let j = 0; j < 10 && !out.includes('/namespaces/create'); j++) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(out).toMatch(/default \/namespaces\/create \{"name":"evt-\d+"\}/);
+  } finally {
+    events.kill();
+  }
 });
 
 test('leases ls, create, rm', async () => {
