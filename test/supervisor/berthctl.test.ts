@@ -51,7 +51,8 @@ test('images import (plain progress lines), ls as table and JSON, tag, export, r
   const out = path.join(work, 'out.tar');
   await ctlOk('images', 'export', out, 'test/busybox:v2');
   expect(fs.statSync(out).size).toBeGreaterThan(1 << 20);
-  expect((await ctlOk('images', 'rm', '--sync', 'test/busybox:latest', 'test/busybox:v2')).stdout).toBe('test/busybox:latest\ntest/busybox:v2\n');
+  expect((await ctlOk('images', 'rm', 'test/busybox:latest', 'test/busybox:v2')).stdout).toBe('test/busybox:latest\ntest/busybox:v2\n');
+  expect((await ctlOk('gc')).stdout).toMatch(/^collected in \d+ ms$/m);
   expect((await ctlOk('content', 'ls', '-q')).stdout).toBe('');
 });
 

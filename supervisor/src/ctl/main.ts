@@ -12,6 +12,7 @@ import { containersCommand } from './containers';
 import { contentCommand } from './content';
 import type { GlobalArgs } from './context';
 import { eventsCommand } from './events';
+import { gcCommand } from './gc';
 import { imagesCommand } from './images';
 import { leasesCommand } from './leases';
 import { namespacesCommand } from './namespaces';
@@ -24,6 +25,7 @@ export const commands: CommandModule<GlobalArgs, never>[] = [
   leasesCommand,
   containersCommand,
   eventsCommand,
+  gcCommand,
   versionCommand,
 ] as never;
 
