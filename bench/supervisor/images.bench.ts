@@ -69,6 +69,12 @@ async function main(): Promise<void> {
       }
     }
     const m = (n: string) => median(results.get(n)!);
+    // peak resident memory of each daemon over the whole run (VmHWM)
+    const peak = (pid: number | undefined) => {
+      const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:')) ?? '';
+      return Number(/(\d+)/.exec(line)?.[1] ?? 0) / 1024;
+    };
+    const peaks = { berthd: peak(berthd.proc.pid), containerd: peak(containerd.proc.pid) };
     const size = fs.statSync(archive).size;
     const lines = [
       `image: busybox + ${layerMiB} MiB layer, archive ${(size / 2 ** 20).toFixed(1)} MiB; ${runs} runs each (after one warm-up), interleaved; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
@@ -80,6 +86,8 @@ async function main(): Promise<void> {
       `  import, ctr on both daemons        ${(m('import  ctr → containerd') / m('import  ctr → berthd')).toFixed(2)}`,
       `  pull,   each daemon with its CLI   ${(m('pull    ctr → containerd') / m('pull    berthctl → berthd')).toFixed(2)}`,
       `  pull,   ctr on both daemons        ${(m('pull    ctr → containerd') / m('pull    ctr → berthd')).toFixed(2)}`,
+      '',
+      `peak RSS: berthd ${peaks.berthd.toFixed(0)} MiB, containerd ${peaks.containerd.toFixed(0)} MiB`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
