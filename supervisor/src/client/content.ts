@@ -7,6 +7,9 @@ import type * as grpc from '@grpc/grpc-js';
 import { fromGrpc, isAlreadyExists } from '../../../proto/src/errdefs';
 import type { Client, Msg } from './client';
 
+/** Bytes per content Write message, as containerd's clients (256 KiB and 4 MiB measured no better). */
+export const CHUNK = 1 << 20;
+
 export interface Descriptor {
   mediaType: string;
   digest: string;
@@ -147,7 +150,7 @@ export async function writeBlob(
     // Without an expected digest, hash here too: a commit of content that is
     // already there answers AlreadyExists, and the caller still needs the digest.
     const hash = expected ? undefined : crypto.createHash('sha256');
-    for await (const chunk of rechunk(source, 1 << 20)) {
+    for await (const chunk of rechunk(source, CHUNK)) {
       await w.write(chunk, first);
       hash?.update(chunk);
       first = false;

@@ -10,7 +10,7 @@
 import * as crypto from 'node:crypto';
 import { BerthError, FailedPreconditionError, InvalidArgumentError, NotFoundError, isAlreadyExists, isUnavailable } from '../../../../proto/src/errdefs';
 import type { Client } from '../../client/client';
-import { RemoteWriter, setLabels, writeBlob, type Descriptor } from '../../client/content';
+import { CHUNK, RemoteWriter, setLabels, writeBlob, type Descriptor } from '../../client/content';
 import { MediaType, children, childrenLabels, isIndex, isManifest, isConfig } from '../media-types';
 import { defaultPlatform, matches, parsePlatform, type Platform } from '../platforms';
 import { noProgress, type ProgressEvent, type ProgressFn } from '../progress';
@@ -117,7 +117,7 @@ export async function fetchBlob(client: Client, reg: Registry, desc: Descriptor,
             pending.push(chunk);
             n += chunk.length;
             current += chunk.length;
-            if (n >= 1 << 20) {
+            if (n >= CHUNK) {
               await flush();
               progress({ id, kind, status: 'downloading', current, total: size });
             }
