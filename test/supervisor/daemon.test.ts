@@ -35,10 +35,13 @@ test('runs with no config file, serves on a 0660 socket, stops cleanly on SIGTER
   const dir = fs.mkdtempSync(path.join(work, 'noconf-'));
   expect(fs.existsSync('/etc/berth/config.toml')).toBe(false);
   const d = await startBerthd({ dir, config: null });
-  expect(fs.statSync(d.address).mode & 0o777).toBe(0o660);
-  expect((await d.client().call('version', 'Version')).version).toMatch(/\d+\.\d+/);
-  expect(fs.existsSync(path.join(d.root, 'berthd.pid'))).toBe(true);
-  expect(await d.stop('SIGTERM')).toBe(0);
+  try {
+    expect(fs.statSync(d.address).mode & 0o777).toBe(0o660);
+    expect((await d.client().call('version', 'Version')).version).toMatch(/\d+\.\d+/);
+    expect(fs.existsSync(path.join(d.root, 'berthd.pid'))).toBe(true);
+  } finally {
+    expect(await d.stop('SIGTERM')).toBe(0);
+  }
   expect(fs.existsSync(d.address)).toBe(false);
   expect(fs.existsSync(path.join(d.root, 'berthd.pid'))).toBe(false);
   expect(d.log()).toMatch(/msg="stopped"/);
@@ -54,11 +57,14 @@ test('a config file sets root, state, address, mode, log level and format', asyn
   const p = spawn(process.execPath, [berthdJs, '--config', cfg]);
   let stderr = '';
   p.stderr.on('data', (c) => (stderr += c));
-  for (let i = 0; i < 300 && !fs.existsSync(`${dir}/custom.sock`); i++) await new Promise((r) => setTimeout(r, 50));
-  expect(fs.statSync(`${dir}/custom.sock`).mode & 0o777).toBe(0o600);
   const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await exited;
+  try {
+    for (let i = 0; i < 300 && !fs.existsSync(`${dir}/custom.sock`); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(fs.statSync(`${dir}/custom.sock`).mode & 0o777).toBe(0o600);
+  } finally {
+    p.kill('SIGTERM');
+    await exited;
+  }
   // its JSON log is logrus-shaped
   const lines = stderr.trim().split('\n').map((l) => JSON.parse(l));
   expect(lines[0]).toMatchObject({ level: 'info', msg: 'starting berthd', root: `${dir}/r`, state: `${dir}/s` });

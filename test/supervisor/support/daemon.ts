@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from '../../../supervisor/src/client/client';
+import { track } from './reaper';
 
 /** The repository root: the nearest directory up from here that has scripts/build.mjs (works from a bundle in dist/ too). */
 export const repoRoot = ((): string => {
@@ -75,7 +76,7 @@ async function waitForSocket(file: string, proc: ChildProcess, logFile: string, 
 function startProcess(cmd: string, args: string[], dir: string, address: string, root: string, state: string): Promise<Daemon> {
   const logFile = path.join(dir, 'daemon.log');
   const fd = fs.openSync(logFile, 'a');
-  const proc = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+  const proc = track(spawn(cmd, args, { stdio: ['ignore', fd, fd] }));
   fs.closeSync(fd);
   const clients: Client[] = [];
   const d: Daemon = {

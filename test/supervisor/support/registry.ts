@@ -12,6 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { hashSync } from 'bcryptjs';
 import { freePort } from './ports';
+import { track } from './reaper';
 import { runOk } from './run';
 
 export interface Registry {
@@ -122,7 +123,7 @@ export async function startRegistry(work: string, opts: RegistryOptions = {}): P
   );
   const logFile = path.join(dir, 'registry.log');
   const fd = fs.openSync(logFile, 'a');
-  const proc = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', fd, fd] });
+  const proc = track(spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', fd, fd] }));
   fs.closeSync(fd);
   await waitPort(port, proc, () => fs.readFileSync(logFile, 'utf8'));
   return {
