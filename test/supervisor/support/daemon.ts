@@ -93,7 +93,7 @@ function startProcess(cmd: string, args: string[], dir: string, address: string,
     },
     stop: async (signal = 'SIGTERM') => {
       for (const c of clients) c.close();
-      if (proc.exitCode !== null) return proc.exitCode;
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
       proc.kill(signal);
       const t = setTimeout(() => proc.kill('SIGKILL'), 10000);

@@ -2,6 +2,8 @@
  * Every process the support code starts is recorded here and killed when the
  * test file ends (afterAll) or the process exits, even when a test failed
  * before its own teardown: no daemon or registry outlives its test file.
+ * (Jest may run this hook before a file's own afterAll: the stop() helpers
+ * treat a process already gone as stopped.)
  */
 import type { ChildProcess } from 'node:child_process';
 

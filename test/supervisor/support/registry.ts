@@ -132,7 +132,7 @@ export async function startRegistry(work: string, opts: RegistryOptions = {}): P
     tokenRequests,
     caFile,
     stop: async () => {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
         await exited;
