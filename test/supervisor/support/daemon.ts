@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from '../../../supervisor/src/client/client';
-import { track } from './reaper';
+import { track, trackDir } from './reaper';
 
 /** The repository root: the nearest directory up from here that has scripts/build.mjs (works from a bundle in dist/ too). */
 export const repoRoot = ((): string => {
@@ -114,7 +114,7 @@ export interface BerthdOptions {
 
 export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
   ensureBuilt();
-  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berthd-test-'));
+  const dir = opts.dir ?? trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'berthd-test-')));
   const root = path.join(dir, 'root');
   const state = path.join(dir, 'state');
   const address = path.join(dir, 'berthd.sock');
@@ -127,7 +127,7 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
 
 /** A private containerd (the peer) with its own root, state and socket. */
 export async function startContainerd(): Promise<Daemon> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-peer-'));
+  const dir = trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-peer-')));
   const root = path.join(dir, 'root');
   const state = path.join(dir, 'state');
   const address = path.join(dir, 'containerd.sock');

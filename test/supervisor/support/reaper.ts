@@ -6,8 +6,16 @@
  * treat a process already gone as stopped.)
  */
 import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 
 const live = new Set<ChildProcess>();
+const dirs = new Set<string>();
+
+/** A temp dir the support code made (nothing is ever mounted below it): removed after its processes. */
+export function trackDir(dir: string): string {
+  dirs.add(dir);
+  return dir;
+}
 
 export function track(p: ChildProcess): ChildProcess {
   live.add(p);
@@ -20,6 +28,8 @@ export function reapAll(): void {
     if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   }
   live.clear();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  dirs.clear();
 }
 
 process.once('exit', reapAll);
