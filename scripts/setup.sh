@@ -19,6 +19,9 @@ docker-registry
 time
 libseccomp-dev
 python3
+skopeo
+umoci
+openssl
 "
 
 missing=""
