@@ -20,4 +20,10 @@ describe('normalizeArgv (runc-style command lines for yargs)', () => {
   test('an explicit -- is kept as it is', () => {
     expect(normalizeArgv(['exec', 'c1', '--', 'ls'])).toEqual(['exec', 'c1', '--', 'ls']);
   });
+
+  test('the global --rootless is told apart from spec --rootless', () => {
+    expect(normalizeArgv(['--rootless=true', 'state', 'x'])).toEqual(['--global-rootless=true', 'state', 'x']);
+    expect(normalizeArgv(['--rootless', 'auto', 'list'])).toEqual(['--global-rootless', 'auto', 'list']);
+    expect(normalizeArgv(['spec', '--rootless'])).toEqual(['spec', '--rootless']);
+  });
 });

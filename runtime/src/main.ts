@@ -13,7 +13,7 @@ import { deleteCommand } from './cli/delete';
 import { eventsCommand } from './cli/events';
 import { execCommand } from './cli/exec';
 import { featuresCommand } from './cli/features';
-import { DEFAULT_ROOT } from './cli/global';
+import { defaultRoot } from './cli/global';
 import { killCommand } from './cli/kill';
 import { listCommand } from './cli/list';
 import { pauseCommand, resumeCommand } from './cli/pause';
@@ -62,11 +62,14 @@ export function normalizeArgv(args: string[]): string[] {
       break;
     }
     const long = /^-([a-z][a-z-]+)(=.*)?$/.exec(a);
-    const opt = long && longOptions.has(long[1]) ? `-${a}` : a;
+    let opt = long && longOptions.has(long[1]) ? `-${a}` : a;
+    // The global --rootless=true|false|auto and spec's --rootless flag share a name; yargs
+    // cannot have both, so the global one is renamed before the command.
+    if (command === undefined && /^--rootless(=|$)/.test(opt)) opt = opt.replace('--rootless', '--global-rootless');
     out.push(opt);
     const name = /^--?([a-z][a-z-]*)(=.*)?$/.exec(opt);
     if (name) {
-      if (!name[2] && valueOptions.has(name[1]) && i + 1 < args.length) out.push(args[++i]);
+      if (!name[2] && valueOptions.has(name[1]) && !(name[1] === 'rootless' && command !== undefined) && i + 1 < args.length) out.push(args[++i]);
       continue;
     }
     if (command === undefined) {
@@ -100,12 +103,12 @@ export async function main(args: string[]): Promise<number> {
     // runc's flags include --no-pivot, --no-new-keyring, ...: names, not negations.
     .parserConfiguration({ 'boolean-negation': false })
     .usage('berth-runtime [global options] command [command options] [arguments...]')
-    .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'root directory for storage of container state (this should be located in tmpfs)' })
+    .option('root', { type: 'string', default: defaultRoot(), describe: 'root directory for storage of container state (this should be located in tmpfs)' })
     .option('log', { type: 'string', describe: 'set the log file to write berth-runtime logs to (default is stderr)' })
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'set the log format' })
     .option('debug', { type: 'boolean', default: false, describe: 'enable debug logging' })
     .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'enable systemd cgroup support' })
-    .option('rootless', { type: 'string', describe: 'ignore cgroup permission errors (true, false, or auto)' })
+    .option('global-rootless', { type: 'string', hidden: true, describe: 'runc\'s global --rootless: ignore cgroup permission errors (true, false, or auto)' })
     .option('criu', { type: 'string', hidden: true })
     .middleware((argv) => {
       commandName = String(argv._[0] ?? '');

@@ -199,4 +199,15 @@ describeIf(requires('root'))('lifecycle', () => {
     expect(again.status).toBe(1);
     expect(again.stderr).toContain('File config.json exists. Remove it first');
   });
+
+  (isPeer() ? test.skip : test)('spec --seccomp starts from the default profile, which a container runs under', () => {
+    const b = setupBundle(['sh', '-c', 'echo ok; unshare -n true 2>/dev/null || echo refused']);
+    const dir = stateRoot();
+    rt.ok(['spec', '--seccomp', '--bundle', dir]);
+    const seccomp = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).linux.seccomp;
+    expect(seccomp.defaultAction).toBe('SCMP_ACT_ERRNO');
+    expect(seccomp.syscalls.length).toBeGreaterThan(10);
+    b.update((c) => (c.linux!.seccomp = seccomp));
+    expect(rt.ok(['run', '--bundle', b.dir, rt.track(uniqueId())]).stdout).toBe('ok\nrefused\n');
+  });
 });

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { knownMountOptions } from '../plan/mount-options';
 import { CAPABILITIES } from '../plan/capabilities';
+import { appArmorEnabled, selinuxEnabled } from '../plan/lsm';
 import { ARCHES } from '../seccomp/arch';
 import { SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../seccomp/compile';
 import type { GlobalArgs } from './global';
@@ -24,8 +25,8 @@ export function features(): object {
         knownFlags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
         supportedFlags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
       },
-      apparmor: { enabled: false },
-      selinux: { enabled: false },
+      apparmor: { enabled: appArmorEnabled() },
+      selinux: { enabled: selinuxEnabled() },
     },
     annotations: {
       'io.github.berth.version': '0.1.0',

@@ -5,8 +5,16 @@ export interface GlobalArgs {
   'log-format': 'text' | 'json';
   debug: boolean;
   'systemd-cgroup': boolean;
-  rootless?: string;
+  'global-rootless'?: string;
   criu?: string;
 }
 
-export const DEFAULT_ROOT = '/run/berth-runtime';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** runc's default --root: /run/runc for root, $XDG_RUNTIME_DIR/runc otherwise. */
+export function defaultRoot(): string {
+  if (process.geteuid?.() === 0) return '/run/berth-runtime';
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  return xdg ? path.join(xdg, 'berth-runtime') : path.join(os.tmpdir(), `berth-runtime-${process.geteuid?.()}`);
+}

@@ -2,12 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { AlreadyExistsError } from '../../../proto/src/errdefs';
+import { defaultSeccompProfile } from '../seccomp/default-profile';
 import { defaultSpec, toRootless } from '../spec/default';
 import type { GlobalArgs } from './global';
 
 interface Args extends GlobalArgs {
   bundle: string;
-  rootless: string | undefined;
+  rootless: boolean;
+  seccomp: boolean;
 }
 
 export const specCommand: CommandModule<GlobalArgs, Args> = {
@@ -16,12 +18,15 @@ export const specCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     y
       .option('bundle', { alias: 'b', type: 'string', default: '', describe: 'path to the root of the bundle directory' })
-      .option('rootless', { type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' }) as never,
+      .option('rootless', { type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' })
+      // berth's own: start from a seccomp profile equivalent to Docker's default.
+      .option('seccomp', { type: 'boolean', default: false, describe: 'include the default seccomp profile (like Docker\'s) for the default capabilities' }) as never,
   handler: (argv) => {
     const file = path.join(argv.bundle || '.', 'config.json');
     if (fs.existsSync(file)) throw new AlreadyExistsError('File config.json exists. Remove it first');
     let spec = defaultSpec();
-    if ((argv.rootless as unknown) === true || argv.rootless === 'true') spec = toRootless(spec, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+    if (argv.rootless) spec = toRootless(spec, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+    if (argv.seccomp) spec.linux!.seccomp = defaultSeccompProfile({ capabilities: spec.process!.capabilities!.bounding ?? [] });
     fs.writeFileSync(file, JSON.stringify(spec, null, '\t'), { mode: 0o666 });
   },
 };

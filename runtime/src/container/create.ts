@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { detectHost, newCgroupManager, type CgroupManager } from '../cgroups';
-import { containerExists, InvalidArgumentError } from '../errors';
+import { containerExists, FailedPreconditionError, InvalidArgumentError } from '../errors';
 import { log, trace } from '../logging';
 import { buildCreatePlan, idMapText, SyncPoint } from '../plan/create-plan';
 import { planNamespaces } from '../plan/namespaces';
@@ -77,6 +77,23 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       host,
     );
     cgroup = cg;
+    const rootless = process.geteuid?.() !== 0;
+    // The directories come first, before any process exists. Without root, as
+    // runc's rootless mode: a cgroup that cannot be created is done without,
+    // unless the config asks for limits.
+    let cgroupPaths = cg.paths();
+    try {
+      cg.create();
+    } catch (err) {
+      if (!rootless || !isPermissionError(err)) throw err;
+      if (hasLimits(spec.linux?.resources)) {
+        throw new FailedPreconditionError('cannot set cgroup limits without root: the cgroup cannot be created (no delegation to this user)', { cause: err });
+      }
+      log.debug('rootless: running without a cgroup', { err: err as Error });
+      cgroup = undefined;
+      cgroupPaths = {};
+    }
+    const cgroupActive = cgroup !== undefined;
     if (process_.terminal && opts.consoleSocket) consoleConn = await connectUnix(opts.consoleSocket, 'console socket');
     const seccomp = spec.linux?.seccomp && !seccompDisabled(spec.linux.seccomp) ? compileSeccomp(spec.linux.seccomp) : undefined;
     if (seccomp?.ignoredSyscalls.length) log.debug('seccomp: unknown syscalls ignored', { syscalls: seccomp.ignoredSyscalls.join(',') });
@@ -84,7 +101,6 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     const extraFds = [consoleConn, listenerConn].filter((s): s is net.Socket => !!s);
     const layout = fdLayout(opts.preserveFds ?? 0, extraFds.length);
     const ns = planNamespaces(spec);
-    const rootless = process.geteuid?.() !== 0;
     const plan = buildCreatePlan({
       id: opts.id,
       spec,
@@ -100,7 +116,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       noPivot: !!opts.noPivot,
       noNewKeyring: !!opts.noNewKeyring,
       preserveFds: opts.preserveFds ?? 0,
-      cgroupPaths: cg.paths(),
+      cgroupPaths,
       cgroupHost: host,
       waitForInit: !!opts.waitForInit,
       rootless,
@@ -116,7 +132,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       created: new Date().toISOString(),
       owner: '',
       config: spec,
-      cgroupPaths: cg.paths(),
+      cgroupPaths,
       namespacePaths: Object.fromEntries(ns.join.map((n) => [n.type, n.path!])),
       rootless,
       noNewKeyring: !!opts.noNewKeyring,
@@ -137,10 +153,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         switch (name) {
           case SyncPoint.Setup:
             if (ns.newUser) writeIdMaps(pid, spec.linux!, rootless);
-            cg.create();
-            cg.apply(pid);
-            // Devices are always set, even to []: without rules the container would get every device.
-            cg.set({ ...spec.linux?.resources, devices: spec.linux?.resources?.devices ?? [] });
+            if (cgroupActive) {
+              cg.apply(pid);
+              // Devices are always set, even to []: without rules the container would get every device.
+              cg.set({ ...spec.linux?.resources, devices: spec.linux?.resources?.devices ?? [] });
+            }
             return '';
           case SyncPoint.CreateRuntime: {
             const s = container.hookState('creating');
@@ -205,6 +222,18 @@ function writeIdMaps(pid: number, linux: NonNullable<import('../spec/types').Spe
   if (rootless) fs.writeFileSync(`/proc/${pid}/setgroups`, 'deny');
   fs.writeFileSync(`/proc/${pid}/uid_map`, idMapText(linux.uidMappings ?? []));
   fs.writeFileSync(`/proc/${pid}/gid_map`, idMapText(linux.gidMappings ?? []));
+}
+
+function isPermissionError(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS') return true;
+  }
+  return false;
+}
+
+/** Whether linux.resources asks for any limit (device rules alone are not a limit). */
+function hasLimits(r: import('../spec/types').LinuxResources | undefined): boolean {
+  return !!r && Object.entries(r).some(([k, v]) => k !== 'devices' && v !== undefined && !(typeof v === 'object' && Object.keys(v as object).length === 0));
 }
 
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

@@ -11,6 +11,7 @@ import type { Spec } from '../spec/types';
 import { sysctlDots } from '../spec/validate';
 import { containerDevices, needsSetupDev, planDevices, planDevSymlinks, S_IFIFO } from './devices';
 import { MS, parseMountOptions, rootPropagation } from './mount-options';
+import { planLsm } from './lsm';
 import { planMounts } from './mounts';
 import { CLONE, nsFlag, planNamespaces } from './namespaces';
 import { planIdentity, planIoPriority, planPersonality, planRlimits, planScheduler, PR, processPath } from './process';
@@ -69,7 +70,10 @@ export function buildCreatePlan(input: CreatePlanInput): Plan {
   // ── Stage 0: still in the runtime's namespaces ──────────────────────────────
   // The exec fifo is made and opened (O_PATH) while still root on the host: the
   // init, maybe in a user namespace, could not reach the state directory later.
-  plan.push(step.mknod(input.fifoPath, S_IFIFO | 0o622, 0, 0, 0), step.openFifo(input.fifoPath));
+  // Owned by whoever runs the runtime (root, or the user of a rootless container).
+  const uid = process.geteuid?.() ?? 0;
+  const gid = process.getegid?.() ?? 0;
+  plan.push(step.mknod(input.fifoPath, S_IFIFO | 0o622, 0, uid, gid), step.openFifo(input.fifoPath));
   if (p.oomScoreAdj !== undefined) {
     // Before the user namespace: inside it, the value could not be set (runc's nsexec does the same).
     plan.push(step.writeFile('/proc/self/oom_score_adj', String(p.oomScoreAdj)));
@@ -150,6 +154,7 @@ export function buildCreatePlan(input: CreatePlanInput): Plan {
   }
   if (spec.hostname) plan.push(step.sethostname(spec.hostname));
   if (spec.domainname) plan.push(step.setdomainname(spec.domainname));
+  plan.push(...planLsm(p.apparmorProfile, p.selinuxLabel));
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     plan.push(step.writeFile(`/proc/sys/${sysctlDots(key).replace(/\./g, '/')}`, value));
   }

@@ -9,6 +9,7 @@ import { step, ForkMode, type Plan, type Step } from '../process/plan';
 import type { NamespaceType, Process, Spec } from '../spec/types';
 import type { SeccompLoad } from './create-plan';
 import { SyncPoint, SyncSlot } from './create-plan';
+import { planLsm } from './lsm';
 import { nsFlag, nsProcName } from './namespaces';
 import { planIdentity, planIoPriority, planRlimits, planScheduler, PR, processPath } from './process';
 
@@ -59,6 +60,7 @@ export function buildExecPlan(input: ExecPlanInput): Plan {
     if (input.consoleFd === undefined) throw new ConfigError('cannot allocate tty if runc will detach without setting console socket');
     plan.push(step.console(input.consoleFd, p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0));
   }
+  plan.push(...planLsm(p.apparmorProfile, p.selinuxLabel));
   plan.push(...planIoPriority(p), ...planScheduler(p));
   if (p.noNewPrivileges) plan.push(step.prctl(PR.SET_NO_NEW_PRIVS, 1, 'set no_new_privs'));
   plan.push(...planRlimits(p));

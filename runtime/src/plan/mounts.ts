@@ -10,7 +10,7 @@ import type { CgroupHost, CgroupPaths } from '../cgroups';
 import { ConfigError } from '../errors';
 import type { Mount } from '../spec/types';
 import { step, StepFlag, type Step } from '../process/plan';
-import { MS, parseMountOptions } from './mount-options';
+import { MOUNT_ATTR, MS, parseMountOptions } from './mount-options';
 import { cleanPath, RootfsResolver } from './resolve';
 
 export interface MountContext {
@@ -102,6 +102,13 @@ function planCgroupMount(m: Mount, dest: string, flags: number, ctx: MountContex
   const target = ctx.resolver.hostPath(resolved);
   const steps: Step[] = [step.mkdir(target)];
   ctx.resolver.addMount({ destination: resolved });
+  if (Object.keys(ctx.cgroupPaths).length === 0 && !ctx.cgroupns) {
+    // A rootless container without a cgroup of its own: the host's hierarchy, read-only,
+    // which is what it would see through an rbind of /sys anyway.
+    steps.push(step.mount('/sys/fs/cgroup', target, '', MS.BIND | MS.REC, '', StepFlag.CheckTarget, `bind the host's cgroups on ${dest}`));
+    steps.push(step.mountSetattr(target, MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC, 0));
+    return steps;
+  }
   if (ctx.cgroupHost.mode === 'v2' || m.type === 'cgroup2') {
     if (ctx.cgroupns) {
       steps.push(step.mount('cgroup2', target, 'cgroup2', flags, '', StepFlag.CheckTarget, `mount cgroup2 on ${dest}`));

@@ -8,14 +8,26 @@
 import type { ErrorObject } from 'ajv';
 import validate from './generated/validate-config';
 
-/** One line per schema error: "/process/user/uid: must be integer". */
+/** One line per schema error: "/process/user/uid: \"root\": must be integer". */
 export function schemaErrors(doc: unknown): string[] {
   if (validate(doc)) return [];
-  return (validate.errors ?? []).map(describe);
+  return (validate.errors ?? []).map((e) => describe(e, doc));
 }
 
-function describe(e: ErrorObject): string {
-  const where = e.instancePath || '/';
+/** The value at a JSON pointer ("/process/user/uid"), to quote it in the message. */
+function at(doc: unknown, pointer: string): unknown {
+  let v = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    v = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+  }
+  return v;
+}
+
+function describe(e: ErrorObject, doc: unknown): string {
+  const value = at(doc, e.instancePath);
+  const shown = value !== undefined && (typeof value !== 'object' || value === null) ? ` ${JSON.stringify(value)}` : '';
+  const where = `${e.instancePath || '/'}${shown ? ':' + shown : ''}`;
   if (e.keyword === 'required') return `${where}: missing required field ${JSON.stringify(e.params.missingProperty)}`;
   if (e.keyword === 'enum') return `${where}: ${e.message}: ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
   return `${where}: ${e.message}`;

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { selinuxEnabled } from '../plan/lsm';
 import type { NamespaceType, Spec } from './types';
 
 export interface Findings {
@@ -54,6 +55,9 @@ const checks: Record<string, Check> = {
     const l = spec.linux;
     if (((l?.maskedPaths?.length ?? 0) > 0 || (l?.readonlyPaths?.length ?? 0) > 0) && !has(spec, 'mount')) {
       out.errors.push('unable to restrict sys entries without a private MNT namespace');
+    }
+    if (spec.process?.selinuxLabel && !selinuxEnabled()) {
+      out.errors.push('selinux label is specified in config, but selinux is disabled or not supported');
     }
   },
 
