@@ -46,9 +46,15 @@ export const eventsCommand: CommandModule<GlobalArgs, Args> = {
       return;
     }
     // Streaming: stats every interval, OOM events as they come, until the container stops.
+    const oomLine = JSON.stringify({ type: 'oom', id: c.id }) + '\n';
+    const before = cg.oomKillCount();
+    let reported = 0;
     const oom = cg.watchOOM();
     const watching = (async () => {
-      for await (const _e of oom) process.stdout.write(JSON.stringify({ type: 'oom', id: c.id }) + '\n');
+      for await (const _e of oom) {
+        reported++;
+        process.stdout.write(oomLine);
+      }
     })();
     try {
       while (c.status() !== 'stopped') {
@@ -59,5 +65,8 @@ export const eventsCommand: CommandModule<GlobalArgs, Args> = {
       oom.close();
       await watching.catch(() => undefined);
     }
+    // An OOM kill that stopped the container may land between two polls of the watcher:
+    // the kernel's counter has the last word.
+    for (let n = cg.oomKillCount() - before - reported; n > 0; n--) process.stdout.write(oomLine);
   },
 };
