@@ -54,6 +54,25 @@ describeIf(requires('root'))('resources through the runtime', () => {
     expect(v1('memory', pid, 'memory.limit_in_bytes')).toBe(String(128 << 20));
   });
 
+  (requires('cgroup-v2') ? test.skip : test)('on cgroup v2: limits from config.json land in the v2 files; update changes them live', () => {
+    const b = setupBundle(['sleep', '60']);
+    b.update((c) => (c.linux!.resources = { ...c.linux!.resources, memory: { limit: 64 << 20, swap: 96 << 20 }, pids: { limit: 40 }, cpu: { shares: 1024, quota: 20000, period: 100000 } }));
+    const id = rt.track(uniqueId());
+    rt.ok(['run', '-d', '--bundle', b.dir, id]);
+    const pid = rt.state(id).pid;
+    const dir = path.join('/sys/fs/cgroup', cgroupDirs(pid)['']);
+    const v2 = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8').trim();
+    expect(v2('memory.max')).toBe(String(64 << 20));
+    expect(v2('memory.swap.max')).toBe(String(32 << 20)); // runc: swap.max = swap - limit
+    expect(v2('pids.max')).toBe('40');
+    expect(v2('cpu.max')).toBe('20000 100000');
+    expect(v2('cpu.weight')).toBe('39'); // runc's shares → weight conversion for 1024
+    rt.ok(['update', '--memory', '128m', '--memory-swap', '256m', '--pids-limit', '80', id]);
+    expect(v2('memory.max')).toBe(String(128 << 20));
+    expect(v2('memory.swap.max')).toBe(String(128 << 20));
+    expect(v2('pids.max')).toBe('80');
+  });
+
   test('fork fails past the pids limit', () => {
     const b = setupBundle(['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 2 & done; wait']);
     b.update((c) => (c.linux!.resources = { ...c.linux!.resources, pids: { limit: 5 } }));

@@ -13,8 +13,9 @@ import { setupBundle, stateRoot, uniqueId } from '../support/bundle';
 import { cleanupAll, track } from '../support/cleanup';
 import { describeIf, requires } from '../support/requires';
 import { errorMessage, isPeer, Runtime, runtimeBinary } from '../support/runtime';
+import { repoRoot } from '../support/repo';
 
-const repo = path.resolve(__dirname, '../..');
+const repo = repoRoot();
 
 describeIf(requires('root'))('security', () => {
   let rt: Runtime;

@@ -6,8 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { repoRoot } from './repo';
 
-const repo = path.resolve(__dirname, '../..');
+const repo = repoRoot();
 
 export function probe(name: 'recvtty'): string {
   const src = path.join(__dirname, `${name}.c`);

@@ -8,8 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { track } from './cleanup';
+import { repoRoot } from './repo';
 
-const repo = path.resolve(__dirname, '../..');
+const repo = repoRoot();
 
 export function runtimeBinary(): string {
   const peer = process.env.BERTH_RUNTIME;
