@@ -10,7 +10,7 @@ import { unmountAll } from './mount/mount';
 import { defaultBinary, defaultRoot, readOptions } from './options';
 import { shimRoot } from './protos';
 import { readPidFile, INIT_PID_FILE } from './process/init';
-import { RuncCli } from './runtime-client';
+import { runtimeClient } from './runtime-client';
 import { now } from './timestamp';
 
 const SIGKILL = 9;
@@ -18,7 +18,7 @@ const SIGKILL = 9;
 export async function del(flags: Flags): Promise<Uint8Array> {
   const bundle = flags.bundle || process.cwd();
   const opts = readOptions(bundle);
-  const runtime = new RuncCli({
+  const runtime = runtimeClient({
     binary: opts?.binaryName ?? defaultBinary(),
     root: path.join(opts?.root ?? defaultRoot(), flags.namespace),
     log: path.join(bundle, 'log.json'),

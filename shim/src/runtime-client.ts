@@ -204,3 +204,16 @@ export class RuncCli implements RuntimeClient {
     });
   }
 }
+
+/**
+ * The client for a runtime binary: berth-runtime runs in-process
+ * (runtime-library.ts, loaded only then, so a shim driving runc never loads
+ * the runtime's code); any other binary through its CLI.
+ * BERTH_SHIM_RUNTIME_CLI=1 forces the CLI for berth-runtime too.
+ */
+export function runtimeClient(config: RuntimeConfig): RuntimeClient {
+  if (path.basename(config.binary) !== 'berth-runtime' || process.env.BERTH_SHIM_RUNTIME_CLI === '1') return new RuncCli(config);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const lib = require('./runtime-library') as typeof import('./runtime-library');
+  return new lib.RuntimeLibrary(config);
+}

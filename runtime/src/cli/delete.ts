@@ -15,8 +15,8 @@ export const deleteCommand: CommandModule<GlobalArgs, Args> = {
     y
       .positional('id', { type: 'string', demandOption: true })
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'forcibly deletes the container if it is still running (uses SIGKILL)' }) as never,
-  handler: (argv) => {
+  handler: async (argv) => {
     checkSystemdCgroup(argv);
-    deleteContainer(argv.root, argv.id, argv.force);
+    await deleteContainer(argv.root, argv.id, argv.force);
   },
 };

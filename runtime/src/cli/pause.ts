@@ -11,9 +11,9 @@ export const pauseCommand: CommandModule<GlobalArgs, Args> = {
   command: 'pause <id>',
   describe: 'pause suspends all processes inside the container',
   builder: (y) => y.positional('id', { type: 'string', demandOption: true }) as never,
-  handler: (argv) => {
+  handler: async (argv) => {
     checkSystemdCgroup(argv);
-    pauseContainer(argv.root, argv.id);
+    await pauseContainer(argv.root, argv.id);
   },
 };
 
@@ -21,8 +21,8 @@ export const resumeCommand: CommandModule<GlobalArgs, Args> = {
   command: 'resume <id>',
   describe: 'resumes all processes that have been previously paused',
   builder: (y) => y.positional('id', { type: 'string', demandOption: true }) as never,
-  handler: (argv) => {
+  handler: async (argv) => {
     checkSystemdCgroup(argv);
-    resumeContainer(argv.root, argv.id);
+    await resumeContainer(argv.root, argv.id);
   },
 };

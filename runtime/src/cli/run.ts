@@ -53,9 +53,9 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       }
     }
     try {
-      startContainer(argv.root, argv.id);
+      await startContainer(argv.root, argv.id);
     } catch (err) {
-      destroyQuietly(argv.root, argv.id);
+      await destroyQuietly(argv.root, argv.id);
       throw err;
     }
     trace('timing', 'run: started');
@@ -65,7 +65,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
     for (const [sig, h] of handlers) process.off(sig, h);
     if (!argv.keep) {
       try {
-        deleteContainer(argv.root, argv.id, true);
+        await deleteContainer(argv.root, argv.id, true);
       } catch (err) {
         log.warn('failed to delete the container after it exited', { id: argv.id, err });
       }
@@ -74,9 +74,9 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
   },
 };
 
-function destroyQuietly(root: string, id: string): void {
+async function destroyQuietly(root: string, id: string): Promise<void> {
   try {
-    deleteContainer(root, id, true);
+    await deleteContainer(root, id, true);
   } catch (err) {
     log.warn('failed to clean up', { id, err });
   }

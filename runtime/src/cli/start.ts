@@ -11,8 +11,8 @@ export const startCommand: CommandModule<GlobalArgs, Args> = {
   command: 'start <id>',
   describe: 'executes the user defined process in a created container',
   builder: (y) => y.positional('id', { type: 'string', demandOption: true }) as never,
-  handler: (argv) => {
+  handler: async (argv) => {
     checkSystemdCgroup(argv);
-    startContainer(argv.root, argv.id);
+    await startContainer(argv.root, argv.id);
   },
 };

@@ -77,7 +77,7 @@ export const updateCommand: CommandModule<GlobalArgs, Args> = {
       .option('pids-limit', { type: 'number', describe: 'Maximum number of pids allowed in the container' })
       .option('l3-cache-schema', { type: 'string', describe: 'The string of Intel RDT/CAT L3 cache schema' })
       .option('mem-bw-schema', { type: 'string', describe: 'The string of Intel RDT/MBA memory bandwidth schema' }) as never,
-  handler: (argv) => {
+  handler: async (argv) => {
     checkSystemdCgroup(argv);
     if (argv['l3-cache-schema']) throw new NotImplementedError('Intel RDT/CAT: l3 cache schema is not enabled');
     if (argv['mem-bw-schema']) throw new NotImplementedError('Intel RDT/MBA: memory bandwidth schema is not enabled');
@@ -93,6 +93,6 @@ export const updateCommand: CommandModule<GlobalArgs, Args> = {
     } else {
       r = resourcesFromFlags(argv);
     }
-    updateContainer(argv.root, argv.id, r);
+    await updateContainer(argv.root, argv.id, r);
   },
 };

@@ -12,12 +12,12 @@ import { log, trace } from '../logging';
 import { buildCreatePlan, idMapText, SyncPoint } from '../plan/create-plan';
 import { planNamespaces } from '../plan/namespaces';
 import { runHooks } from '../process/hooks';
-import { fdLayout, runPlan } from '../process/spawn-init';
+import { fdLayout, runPlan, type StdioEntry } from '../process/spawn-init';
 import { compileSeccomp, seccompDisabled } from '../seccomp/compile';
 import { loadSpec } from '../spec/load';
 import { OCI_VERSION } from '../spec/types';
 import { Container, EXEC_FIFO, validateId } from './container';
-import { acquireLock } from './lock';
+import { lockContainer } from './lock';
 import { processStartTime, processState } from './proc';
 import { writeFileAtomic, type ContainerState } from './state-file';
 
@@ -34,6 +34,8 @@ export interface CreateOptions {
   waitForInit?: boolean;
   /** --systemd-cgroup (refused clearly: berth has the cgroupfs driver only). */
   systemdCgroup?: boolean;
+  /** The container's stdio (default: the runtime's own, as runc's); a library caller passes its pipes. */
+  stdio?: [StdioEntry, StdioEntry, StdioEntry];
 }
 
 export interface Created {
@@ -52,7 +54,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     throw new InvalidArgumentError('cannot use console socket if runc will not detach or allocate tty');
   }
   fs.mkdirSync(opts.root, { recursive: true, mode: 0o700 });
-  const release = acquireLock(opts.root, opts.id);
+  const release = await lockContainer(opts.root, opts.id);
   const dir = path.join(opts.root, opts.id);
   let dirMade = false;
   let initPid = 0;
@@ -141,6 +143,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
 
     const running = runPlan({
       plan,
+      stdio: opts.stdio,
       preserveFds: opts.preserveFds,
       extraFds,
       onPid: (pid) => {
@@ -196,7 +199,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   } catch (err) {
     consoleConn?.destroy();
     listenerConn?.destroy();
-    if (initPid > 0) killAndWait(initPid);
+    if (initPid > 0) await killAndWait(initPid);
     try {
       cgroup?.destroy();
     } catch (e) {
@@ -236,10 +239,10 @@ function hasLimits(r: import('../spec/types').LinuxResources | undefined): boole
   return !!r && Object.entries(r).some(([k, v]) => k !== 'devices' && v !== undefined && !(typeof v === 'object' && Object.keys(v as object).length === 0));
 }
 
-const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** SIGKILL and wait (bounded) until the process is gone or a zombie of someone else. */
-export function killAndWait(pid: number, timeoutMs = 5000): void {
+export async function killAndWait(pid: number, timeoutMs = 5000): Promise<void> {
   const start = processStartTime(pid);
   try {
     process.kill(pid, 'SIGKILL');
@@ -251,6 +254,6 @@ export function killAndWait(pid: number, timeoutMs = 5000): void {
     const st = processStartTime(pid);
     if (st !== start) return;
     if (processState(pid) === 'Z') return;
-    sleep(2);
+    await sleep(2);
   }
 }

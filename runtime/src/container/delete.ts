@@ -10,9 +10,9 @@ import { runHooks } from '../process/hooks';
 import { Container } from './container';
 import { killAndWait } from './create';
 import { signalAll } from './kill';
-import { acquireLock } from './lock';
+import { lockContainer } from './lock';
 
-export function deleteContainer(root: string, id: string, force: boolean): void {
+export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   let c: Container;
   try {
     c = Container.load(root, id);
@@ -20,7 +20,7 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
     if (force && isNotFound(err)) return; // runc: delete --force of a missing container succeeds
     throw err;
   }
-  const release = acquireLock(root, id);
+  const release = await lockContainer(root, id);
   try {
     const status = c.status();
     if ((status === 'running' || status === 'paused') && !force) {
@@ -31,7 +31,7 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
       // Without its own pid namespace, the init's death does not take the others with it.
       if (!hasPidNs) signalAll(c, 9);
       if (status === 'paused') c.cgroup().thaw();
-      killAndWait(c.state.pid);
+      await killAndWait(c.state.pid);
     }
     destroy(c);
   } finally {

@@ -10,7 +10,7 @@ import { FailedPreconditionError, InvalidArgumentError } from '../../../proto/sr
 import { log, trace } from '../logging';
 import { buildExecPlan } from '../plan/exec-plan';
 import { SyncPoint } from '../plan/create-plan';
-import { fdLayout, runPlan } from '../process/spawn-init';
+import { fdLayout, runPlan, type StdioEntry } from '../process/spawn-init';
 import { compileSeccomp, seccompDisabled } from '../seccomp/compile';
 import { OCI_VERSION, type Process } from '../spec/types';
 import { Container } from './container';
@@ -26,6 +26,8 @@ export interface ExecOptions {
   detach: boolean;
   preserveFds: number;
   ignorePaused: boolean;
+  /** The process's stdio (default: the runtime's own); a library caller passes its pipes. */
+  stdio?: [StdioEntry, StdioEntry, StdioEntry];
 }
 
 export interface Execed {
@@ -72,6 +74,7 @@ export async function execInContainer(opts: ExecOptions): Promise<Execed> {
     const cg = c.cgroup();
     const running = runPlan({
       plan,
+      stdio: opts.stdio,
       preserveFds: opts.preserveFds,
       extraFds: sockets,
       onPid: (n) => (pid = n),

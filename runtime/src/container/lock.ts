@@ -10,14 +10,43 @@ import * as path from 'node:path';
 import { UnavailableError } from '../../../proto/src/errdefs';
 import { processStartTime } from './proc';
 
-const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Commands on one container from the same process (the shim uses the runtime
+ * as a library) queue here first: the file lock below only tells processes apart.
+ */
+const queues = new Map<string, Promise<void>>();
 
 export function lockPath(root: string, id: string): string {
   return path.join(root, `.${id}.lock`);
 }
 
-export function acquireLock(root: string, id: string, timeoutMs = 10_000): () => void {
-  const file = lockPath(root, id);
+/** Takes the container's lock (in-process queue, then the lock file); resolves with its release. */
+export async function lockContainer(root: string, id: string, timeoutMs = 10_000): Promise<() => void> {
+  const key = lockPath(root, id);
+  const previous = queues.get(key) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((r) => (done = r));
+  const tail = previous.then(() => mine);
+  queues.set(key, tail);
+  await previous;
+  let releaseFile: () => void;
+  try {
+    releaseFile = await acquireFileLock(key, id, timeoutMs);
+  } catch (err) {
+    done();
+    if (queues.get(key) === tail) queues.delete(key);
+    throw err;
+  }
+  return () => {
+    releaseFile();
+    done();
+    if (queues.get(key) === tail) queues.delete(key);
+  };
+}
+
+async function acquireFileLock(file: string, id: string, timeoutMs: number): Promise<() => void> {
   const me = `${process.pid}:${processStartTime(process.pid)}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -52,6 +81,6 @@ export function acquireLock(root: string, id: string, timeoutMs = 10_000): () =>
       continue;
     }
     if (Date.now() > deadline) throw new UnavailableError(`container ${id} is locked by another command (pid ${pid})`);
-    sleep(5);
+    await sleep(5);
   }
 }

@@ -2,10 +2,10 @@
 import { FailedPreconditionError } from '../../../proto/src/errdefs';
 import { containerNotRunning } from '../errors';
 import { Container } from './container';
-import { acquireLock } from './lock';
+import { lockContainer } from './lock';
 
-export function pauseContainer(root: string, id: string): void {
-  const release = acquireLock(root, id);
+export async function pauseContainer(root: string, id: string): Promise<void> {
+  const release = await lockContainer(root, id);
   try {
     const c = Container.load(root, id);
     const status = c.status();
@@ -18,8 +18,8 @@ export function pauseContainer(root: string, id: string): void {
   }
 }
 
-export function resumeContainer(root: string, id: string): void {
-  const release = acquireLock(root, id);
+export async function resumeContainer(root: string, id: string): Promise<void> {
+  const release = await lockContainer(root, id);
   try {
     const c = Container.load(root, id);
     if (c.status() !== 'paused') throw new FailedPreconditionError('container not paused');

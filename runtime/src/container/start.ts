@@ -9,18 +9,18 @@ import { FailedPreconditionError } from '../../../proto/src/errdefs';
 import { log } from '../logging';
 import { runHooks } from '../process/hooks';
 import { Container } from './container';
-import { acquireLock } from './lock';
+import { lockContainer } from './lock';
 
-const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export function startContainer(root: string, id: string): Container {
-  const release = acquireLock(root, id);
+export async function startContainer(root: string, id: string): Promise<Container> {
+  const release = await lockContainer(root, id);
   try {
     const c = Container.load(root, id);
     const status = c.status();
     if (status === 'stopped') throw new FailedPreconditionError('cannot start a container that has stopped');
     if (status !== 'created') throw new FailedPreconditionError(`cannot start an already ${status} container`);
-    releaseInit(c);
+    await releaseInit(c);
     try {
       runHooks('poststart', c.state.config.hooks?.poststart, c.hookState('running'));
     } catch (err) {
@@ -33,7 +33,7 @@ export function startContainer(root: string, id: string): Container {
   }
 }
 
-function releaseInit(c: Container): void {
+async function releaseInit(c: Container): Promise<void> {
   // O_NONBLOCK: opening never blocks; an init that died meanwhile is noticed below.
   const fd = fs.openSync(c.fifoPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
@@ -53,7 +53,7 @@ function releaseInit(c: Container): void {
         if (readByte()) break;
         throw new FailedPreconditionError('cannot start container: its init process is already dead');
       }
-      sleep(1);
+      await sleep(1);
     }
     // The init keeps its end open until it execs the user's process (after the
     // startContainer hooks): EOF means "executed", which poststart must wait for.
@@ -64,7 +64,7 @@ function releaseInit(c: Container): void {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
         if (!c.initAlive()) break;
-        sleep(1);
+        await sleep(1);
         continue;
       }
       if (n === 0) break;

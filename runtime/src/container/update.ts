@@ -8,10 +8,10 @@ import { FailedPreconditionError, InvalidArgumentError } from '../../../proto/sr
 import { log } from '../logging';
 import type { LinuxResources } from '../spec/types';
 import { Container } from './container';
-import { acquireLock } from './lock';
+import { lockContainer } from './lock';
 
-export function updateContainer(root: string, id: string, r: LinuxResources): void {
-  const release = acquireLock(root, id);
+export async function updateContainer(root: string, id: string, r: LinuxResources): Promise<void> {
+  const release = await lockContainer(root, id);
   try {
     const c = Container.load(root, id);
     if (c.status() === 'stopped') throw new FailedPreconditionError('cannot update a stopped container');

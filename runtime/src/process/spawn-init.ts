@@ -30,7 +30,8 @@ import { SyscallError } from '../errors';
 import { log, trace } from '../logging';
 import { encodePlan, type Plan } from './plan';
 
-type StdioEntry = IOType | 'ipc' | Stream | number | null | undefined;
+/** One of the child's stdio: inherit, ignore, a pipe, a stream, or a file descriptor. */
+export type StdioEntry = IOType | 'ipc' | Stream | number | null | undefined;
 
 export type SyncMessage =
   | { type: 'sync'; name: string; pid: number }

@@ -24,7 +24,7 @@ import { resolveOptions, writeOptions } from '../options';
 import { ExecProcess } from '../process/exec';
 import { InitProcess } from '../process/init';
 import type { Process } from '../process/process';
-import { RuncCli } from '../runtime-client';
+import { runtimeClient } from '../runtime-client';
 import type { LinuxResources, Process as OciProcess } from '../../../runtime/src/spec/types';
 import * as path from 'node:path';
 import { Container } from './container';
@@ -80,7 +80,7 @@ export class TaskService {
     try {
       const opts = resolveOptions(r.options as AnyMsg | undefined, this.cfg.root);
       writeOptions(r.bundle, opts);
-      const runtime = new RuncCli({
+      const runtime = runtimeClient({
         binary: opts.binaryName,
         root: path.join(opts.root, this.cfg.namespace),
         log: path.join(r.bundle, 'log.json'),
