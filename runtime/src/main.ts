@@ -6,13 +6,16 @@
  * Errors go to stderr as one line (logrus text, or just the message when
  * --log is given, where the entry goes instead) and exit with status 1.
  */
-import yargs from 'yargs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import type yargsType from 'yargs';
 import { BerthError } from '../../proto/src/errdefs';
 import { createCommand } from './cli/create';
 import { deleteCommand } from './cli/delete';
 import { eventsCommand } from './cli/events';
 import { execCommand } from './cli/exec';
 import { featuresCommand } from './cli/features';
+import { fastParse, toYargs, type CommandSpec, type OptionSpec } from './cli/command';
 import { defaultRoot } from './cli/global';
 import { killCommand } from './cli/kill';
 import { listCommand } from './cli/list';
@@ -98,46 +101,16 @@ function safeCwd(): string {
 
 export async function main(args: string[]): Promise<number> {
   trace('timing', 'main');
-  const parser = yargs(normalizeArgv(args), safeCwd())
-    .scriptName('berth-runtime')
-    // runc's flags include --no-pivot, --no-new-keyring, ...: names, not negations.
-    .parserConfiguration({ 'boolean-negation': false })
-    .usage('berth-runtime [global options] command [command options] [arguments...]')
-    .option('root', { type: 'string', default: defaultRoot(), describe: 'root directory for storage of container state (this should be located in tmpfs)' })
-    .option('log', { type: 'string', describe: 'set the log file to write berth-runtime logs to (default is stderr)' })
-    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'set the log format' })
-    .option('debug', { type: 'boolean', default: false, describe: 'enable debug logging' })
-    .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'enable systemd cgroup support' })
-    .option('global-rootless', { type: 'string', hidden: true, describe: 'runc\'s global --rootless: ignore cgroup permission errors (true, false, or auto)' })
-    .option('criu', { type: 'string', hidden: true })
-    .middleware((argv) => {
-      commandName = String(argv._[0] ?? '');
-      configureLogging({ file: argv.log, format: argv['log-format'], debug: argv.debug });
-    })
-    .command(specCommand)
-    .command(createCommand)
-    .command(startCommand)
-    .command(runCommand)
-    .command(stateCommand)
-    .command(killCommand)
-    .command(deleteCommand)
-    .command(listCommand)
-    .command(featuresCommand)
-    .command(execCommand)
-    .command(pauseCommand)
-    .command(resumeCommand)
-    .command(psCommand)
-    .command(eventsCommand)
-    .command(updateCommand)
-    .demandCommand(1, 'a command is required')
-    .strict()
-    .version(`berth-runtime version ${VERSION}\nspec: 1.0.2-dev`)
-    .help()
-    .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
-    });
+  const argv = normalizeArgv(args);
   try {
-    await parser.parseAsync();
+    // The plain command lines of runtime callers skip yargs; anything else gets it.
+    const fast = fastParse(commands, globalOptions(), argv);
+    if (fast) {
+      begin(fast.argv as never);
+      await fast.spec.handler(fast.argv as never);
+    } else {
+      await parser(argv).parseAsync();
+    }
     trace('timing', 'done');
     await closeLogging();
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -146,6 +119,74 @@ export async function main(args: string[]): Promise<number> {
     await closeLogging();
     return 1;
   }
+}
+
+/** Every command, as data (cli/command.ts). */
+const commands: CommandSpec<never>[] = [
+  specCommand,
+  createCommand,
+  startCommand,
+  runCommand,
+  stateCommand,
+  killCommand,
+  deleteCommand,
+  listCommand,
+  featuresCommand,
+  execCommand,
+  pauseCommand,
+  resumeCommand,
+  psCommand,
+  eventsCommand,
+  updateCommand,
+] as CommandSpec<never>[];
+
+/** runc's global options (the defaults are read at run time, never in the snapshot). */
+function globalOptions(): Record<string, OptionSpec> {
+  return {
+    root: { type: 'string', default: defaultRoot(), describe: 'root directory for storage of container state (this should be located in tmpfs)' },
+    log: { type: 'string', describe: 'set the log file to write berth-runtime logs to (default is stderr)' },
+    'log-format': { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'set the log format' },
+    debug: { type: 'boolean', default: false, describe: 'enable debug logging' },
+    'systemd-cgroup': { type: 'boolean', default: false, describe: 'enable systemd cgroup support' },
+    'global-rootless': { type: 'string', hidden: true, describe: "runc's global --rootless: ignore cgroup permission errors (true, false, or auto)" },
+    criu: { type: 'string', hidden: true, describe: 'ignored: berth-runtime has no checkpoint/restore' },
+  };
+}
+
+/** What every command does first, whichever parser read its arguments. */
+function begin(argv: { _: (string | number)[]; log?: string; 'log-format': string; debug: boolean }): void {
+  commandName = String(argv._[0] ?? '');
+  configureLogging({ file: argv.log, format: argv['log-format'] === 'json' ? 'json' : 'text', debug: argv.debug });
+}
+
+/**
+ * yargs, loaded only when the fast path declines (help, usage errors, unusual
+ * forms): kept out of the bundle and its start-up snapshot, which are then
+ * smaller and quicker to load for every other run.
+ */
+function loadYargs(): typeof yargsType {
+  return createRequire(path.join(__dirname, 'main.js'))('yargs') as typeof yargsType;
+}
+
+function parser(argv: string[]) {
+  let y = loadYargs()(argv, safeCwd())
+    .scriptName('berth-runtime')
+    // runc's flags include --no-pivot, --no-new-keyring, ...: names, not negations.
+    .parserConfiguration({ 'boolean-negation': false })
+    .usage('berth-runtime [global options] command [command options] [arguments...]');
+  for (const [name, o] of Object.entries(globalOptions())) {
+    y = y.option(name, { type: o.type === 'boolean' ? 'boolean' : 'string', describe: o.describe, default: o.default, hidden: o.hidden, choices: o.choices });
+  }
+  y = y.middleware((a) => begin(a as never));
+  for (const c of commands) y = y.command(toYargs(c) as never);
+  return y
+    .demandCommand(1, 'a command is required')
+    .strict()
+    .version(`berth-runtime version ${VERSION}\nspec: 1.0.2-dev`)
+    .help()
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
 }
 
 class UsageError extends Error {}

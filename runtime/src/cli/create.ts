@@ -1,9 +1,8 @@
-import type { CommandModule } from 'yargs';
 import { createContainer } from '../container/create';
-import type { GlobalArgs } from './global';
+import type { Args, CommandSpec, OptionSpec } from './command';
 import { checkSystemdCgroup } from './systemd';
 
-export interface CreateArgs extends GlobalArgs {
+export type CreateArgs = Args & {
   id: string;
   bundle: string;
   'console-socket'?: string;
@@ -11,18 +10,17 @@ export interface CreateArgs extends GlobalArgs {
   'no-pivot': boolean;
   'no-new-keyring': boolean;
   'preserve-fds': number;
-}
+};
 
-export function createFlags<T>(y: import('yargs').Argv<T>) {
-  return y
-    .positional('id', { type: 'string', demandOption: true, describe: 'the container id' })
-    .option('bundle', { alias: 'b', type: 'string', default: '', describe: 'path to the root of the bundle directory, defaults to the current directory' })
-    .option('console-socket', { type: 'string', describe: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" })
-    .option('pid-file', { type: 'string', describe: 'specify the file to write the process id to' })
-    .option('no-pivot', { type: 'boolean', default: false, describe: 'do not use pivot root to jail process inside rootfs' })
-    .option('no-new-keyring', { type: 'boolean', default: false, describe: 'do not create a new session keyring for the container' })
-    .option('preserve-fds', { type: 'number', default: 0, describe: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)' });
-}
+/** create's options, shared with run. */
+export const createOptions: Record<string, OptionSpec> = {
+  bundle: { alias: 'b', type: 'string', default: '', describe: 'path to the root of the bundle directory, defaults to the current directory' },
+  'console-socket': { type: 'string', describe: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" },
+  'pid-file': { type: 'string', describe: 'specify the file to write the process id to' },
+  'no-pivot': { type: 'boolean', default: false, describe: 'do not use pivot root to jail process inside rootfs' },
+  'no-new-keyring': { type: 'boolean', default: false, describe: 'do not create a new session keyring for the container' },
+  'preserve-fds': { type: 'number', default: 0, describe: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)' },
+};
 
 /** systemd socket activation: $LISTEN_FDS fds come first, as runc passes them. */
 export function preservedFds(n: number): number {
@@ -30,10 +28,11 @@ export function preservedFds(n: number): number {
   return (Number.isInteger(listen) && listen > 0 ? listen : 0) + (n > 0 ? n : 0);
 }
 
-export const createCommand: CommandModule<GlobalArgs, CreateArgs> = {
-  command: 'create <id>',
+export const createCommand: CommandSpec<CreateArgs> = {
+  name: 'create',
   describe: 'create a container',
-  builder: (y) => createFlags(y) as never,
+  positionals: [{ name: 'id', required: true }],
+  options: createOptions,
   handler: async (argv) => {
     checkSystemdCgroup(argv);
     await createContainer({

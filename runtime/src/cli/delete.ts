@@ -1,20 +1,12 @@
-import type { CommandModule } from 'yargs';
 import { deleteContainer } from '../container/delete';
-import type { GlobalArgs } from './global';
+import type { Args, CommandSpec } from './command';
 import { checkSystemdCgroup } from './systemd';
 
-interface Args extends GlobalArgs {
-  id: string;
-  force: boolean;
-}
-
-export const deleteCommand: CommandModule<GlobalArgs, Args> = {
-  command: 'delete <id>',
+export const deleteCommand: CommandSpec<Args & { id: string; force: boolean }> = {
+  name: 'delete',
   describe: 'delete any resources held by the container often used with detached container',
-  builder: (y) =>
-    y
-      .positional('id', { type: 'string', demandOption: true })
-      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'forcibly deletes the container if it is still running (uses SIGKILL)' }) as never,
+  positionals: [{ name: 'id', required: true }],
+  options: { force: { alias: 'f', type: 'boolean', default: false, describe: 'forcibly deletes the container if it is still running (uses SIGKILL)' } },
   handler: async (argv) => {
     checkSystemdCgroup(argv);
     await deleteContainer(argv.root, argv.id, argv.force);

@@ -1,15 +1,10 @@
-import type { CommandModule } from 'yargs';
 import { InvalidArgumentError } from '../../../proto/src/errdefs';
 import { formatStatsEvent } from '../cgroups';
 import { Container } from '../container/container';
-import type { GlobalArgs } from './global';
+import type { Args, CommandSpec } from './command';
 import { checkSystemdCgroup } from './systemd';
 
-interface Args extends GlobalArgs {
-  id: string;
-  interval: string;
-  stats: boolean;
-}
+type EventsArgs = Args & { id: string; interval: string; stats: boolean };
 
 /** Go durations as runc's --interval takes them: "5s", "500ms", "1m30s". */
 export function parseDuration(s: string): number {
@@ -26,14 +21,14 @@ export function parseDuration(s: string): number {
   return ms;
 }
 
-export const eventsCommand: CommandModule<GlobalArgs, Args> = {
-  command: 'events <id>',
+export const eventsCommand: CommandSpec<EventsArgs> = {
+  name: 'events',
   describe: 'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
-  builder: (y) =>
-    y
-      .positional('id', { type: 'string', demandOption: true })
-      .option('interval', { type: 'string', default: '5s', describe: 'set the stats collection interval' })
-      .option('stats', { type: 'boolean', default: false, describe: "display the container's stats then exit" }) as never,
+  positionals: [{ name: 'id', required: true }],
+  options: {
+    interval: { type: 'string', default: '5s', describe: 'set the stats collection interval' },
+    stats: { type: 'boolean', default: false, describe: "display the container's stats then exit" },
+  },
   handler: async (argv) => {
     checkSystemdCgroup(argv);
     const interval = parseDuration(argv.interval);

@@ -1,12 +1,11 @@
-import type { CommandModule } from 'yargs';
 import { execInContainer, processFromFile, processFromFlags } from '../container/exec';
 import { Container } from '../container/container';
 import { InvalidArgumentError } from '../../../proto/src/errdefs';
 import { preservedFds } from './create';
-import type { GlobalArgs } from './global';
+import type { Args, CommandSpec } from './command';
 import { checkSystemdCgroup } from './systemd';
 
-interface Args extends GlobalArgs {
+type ExecArgs = Args & {
   id: string;
   command: string[];
   'console-socket'?: string;
@@ -24,38 +23,34 @@ interface Args extends GlobalArgs {
   cap?: string | string[];
   'preserve-fds': number;
   'ignore-paused': boolean;
-  '--'?: string[];
-}
+};
 
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 const forwarded: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
 
-export const execCommand: CommandModule<GlobalArgs, Args> = {
-  command: 'exec <id> [command..]',
+export const execCommand: CommandSpec<ExecArgs> = {
+  name: 'exec',
   describe: 'execute new process inside the container',
-  builder: (y) =>
-    y
-      .positional('id', { type: 'string', demandOption: true })
-      .positional('command', { type: 'string', array: true, default: [] })
-      .option('console-socket', { type: 'string', describe: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" })
-      .option('cwd', { type: 'string', describe: 'current working directory in the container' })
-      // Repeatable options are not yargs arrays: those would swallow the id and command after them.
-      .option('env', { alias: 'e', type: 'string', describe: 'set environment variables (repeatable)' })
-      .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'allocate a pseudo-TTY' })
-      .option('user', { alias: 'u', type: 'string', describe: 'UID (format: <uid>[:<gid>])' })
-      .option('additional-gids', { alias: 'g', type: 'number', describe: 'additional gids (repeatable)' })
-      .option('process', { alias: 'p', type: 'string', describe: 'path to the process.json' })
-      .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'detach from the container\'s process' })
-      .option('pid-file', { type: 'string', describe: 'specify the file to write the process id to' })
-      .option('process-label', { type: 'string', describe: 'set the asm process label for the process commonly used with selinux' })
-      .option('apparmor', { type: 'string', describe: 'set the apparmor profile for the process' })
-      .option('no-new-privs', { type: 'boolean', describe: 'set the no new privileges value for the process' })
-      .option('cap', { alias: 'c', type: 'string', describe: 'add a capability to the bounding set for the process (repeatable)' })
-      .option('preserve-fds', { type: 'number', default: 0, describe: 'pass N additional file descriptors to the container' })
-      .option('ignore-paused', { type: 'boolean', default: false, describe: 'allow exec in a paused container' })
-      // normalizeArgv puts a "--" after the id, so the command keeps its own options.
-      .parserConfiguration({ 'populate--': true }) as never,
+  positionals: [{ name: 'id', required: true }, { name: 'command', variadic: true }],
+  passThrough: true,
+  options: {
+    'console-socket': { type: 'string', describe: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" },
+    cwd: { type: 'string', describe: 'current working directory in the container' },
+    env: { alias: 'e', type: 'strings', describe: 'set environment variables (repeatable)' },
+    tty: { alias: 't', type: 'boolean', default: false, describe: 'allocate a pseudo-TTY' },
+    user: { alias: 'u', type: 'string', describe: 'UID (format: <uid>[:<gid>])' },
+    'additional-gids': { alias: 'g', type: 'numbers', describe: 'additional gids (repeatable)' },
+    process: { alias: 'p', type: 'string', describe: 'path to the process.json' },
+    detach: { alias: 'd', type: 'boolean', default: false, describe: "detach from the container's process" },
+    'pid-file': { type: 'string', describe: 'specify the file to write the process id to' },
+    'process-label': { type: 'string', describe: 'set the asm process label for the process commonly used with selinux' },
+    apparmor: { type: 'string', describe: 'set the apparmor profile for the process' },
+    'no-new-privs': { type: 'boolean', describe: 'set the no new privileges value for the process' },
+    cap: { alias: 'c', type: 'strings', describe: 'add a capability to the bounding set for the process (repeatable)' },
+    'preserve-fds': { type: 'number', default: 0, describe: 'pass N additional file descriptors to the container' },
+    'ignore-paused': { type: 'boolean', default: false, describe: 'allow exec in a paused container' },
+  },
   handler: async (argv) => {
     checkSystemdCgroup(argv);
     const command = [...argv.command, ...(argv['--'] ?? [])].map(String);

@@ -1,10 +1,9 @@
-import type { CommandModule } from 'yargs';
-import { knownMountOptions } from '../plan/mount-options';
 import { CAPABILITIES } from '../plan/capabilities';
 import { appArmorEnabled, selinuxEnabled } from '../plan/lsm';
+import { knownMountOptions } from '../plan/mount-options';
 import { ARCHES } from '../seccomp/arch';
 import { SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../seccomp/compile';
-import type { GlobalArgs } from './global';
+import type { Args, CommandSpec } from './command';
 
 /** runc's `features` (runtime-spec features.md): what this runtime understands. */
 export function features(): object {
@@ -34,8 +33,8 @@ export function features(): object {
   };
 }
 
-export const featuresCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'features',
+export const featuresCommand: CommandSpec<Args> = {
+  name: 'features',
   describe: 'show the enabled features',
   handler: () => {
     process.stdout.write(JSON.stringify(features(), null, 4) + '\n');

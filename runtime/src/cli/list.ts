@@ -1,22 +1,18 @@
 import * as fs from 'node:fs';
-import type { CommandModule } from 'yargs';
 import { Container } from '../container/container';
-import type { GlobalArgs } from './global';
+import type { Args, CommandSpec } from './command';
 import { checkSystemdCgroup } from './systemd';
 
-interface Args extends GlobalArgs {
-  format: 'table' | 'json';
-  quiet: boolean;
-}
+type ListArgs = Args & { format: 'table' | 'json'; quiet: boolean };
 
-export const listCommand: CommandModule<GlobalArgs, Args> = {
-  command: 'list',
+export const listCommand: CommandSpec<ListArgs> = {
+  name: 'list',
   aliases: ['ls'],
   describe: 'lists containers started by berth-runtime with the given root',
-  builder: (y) =>
-    y
-      .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const, describe: 'select one of: table or json' })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'display only container IDs' }) as never,
+  options: {
+    format: { alias: 'f', type: 'string', choices: ['table', 'json'], default: 'table', describe: 'select one of: table or json' },
+    quiet: { alias: 'q', type: 'boolean', default: false, describe: 'display only container IDs' },
+  },
   handler: (argv) => {
     checkSystemdCgroup(argv);
     const containers = Container.list(argv.root);

@@ -1,24 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import type { CommandModule } from 'yargs';
 import { InvalidArgumentError, InternalError } from '../../../proto/src/errdefs';
 import { Container } from '../container/container';
-import type { GlobalArgs } from './global';
+import type { Args, CommandSpec } from './command';
 import { checkSystemdCgroup } from './systemd';
 
-interface Args extends GlobalArgs {
-  id: string;
-  format: string;
-  '--'?: string[];
-}
+type PsArgs = Args & { id: string; format: string };
 
-export const psCommand: CommandModule<GlobalArgs, Args> = {
-  command: 'ps <id>',
+export const psCommand: CommandSpec<PsArgs> = {
+  name: 'ps',
   describe: 'ps displays the processes running inside a container',
-  builder: (y) =>
-    y
-      .positional('id', { type: 'string', demandOption: true })
-      .option('format', { alias: 'f', type: 'string', default: 'table', describe: 'select one of: table or json' })
-      .parserConfiguration({ 'populate--': true }) as never,
+  positionals: [{ name: 'id', required: true }],
+  options: { format: { alias: 'f', type: 'string', default: 'table', describe: 'select one of: table or json' } },
+  passThrough: true,
   handler: (argv) => {
     checkSystemdCgroup(argv);
     const c = Container.load(argv.root, argv.id);

@@ -1,29 +1,30 @@
-import type { CommandModule } from 'yargs';
 import { createContainer } from '../container/create';
 import { deleteContainer } from '../container/delete';
 import { startContainer } from '../container/start';
 import { log, trace } from '../logging';
-import { createFlags, preservedFds, type CreateArgs } from './create';
-import type { GlobalArgs } from './global';
+import type { CommandSpec } from './command';
+import { createOptions, preservedFds, type CreateArgs } from './create';
 import { checkSystemdCgroup } from './systemd';
 
-interface Args extends CreateArgs {
+type RunArgs = CreateArgs & {
   detach: boolean;
   keep: boolean;
   'no-subreaper': boolean;
-}
+};
 
 /** Signals the runtime passes on to the container's init while it runs in the foreground (runc's signalHandler). */
 const forwarded: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGALRM', 'SIGPIPE'];
 
-export const runCommand: CommandModule<GlobalArgs, Args> = {
-  command: 'run <id>',
+export const runCommand: CommandSpec<RunArgs> = {
+  name: 'run',
   describe: 'create and run a container',
-  builder: (y) =>
-    createFlags(y)
-      .option('detach', { alias: 'd', type: 'boolean', default: false, describe: "detach from the container's process" })
-      .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' })
-      .option('no-subreaper', { type: 'boolean', default: false, describe: 'accepted for compatibility; the runtime waits on its own child' }) as never,
+  positionals: [{ name: 'id', required: true }],
+  options: {
+    ...createOptions,
+    detach: { alias: 'd', type: 'boolean', default: false, describe: "detach from the container's process" },
+    keep: { type: 'boolean', default: false, describe: 'do not delete the container after it exits' },
+    'no-subreaper': { type: 'boolean', default: false, describe: 'accepted for compatibility; the runtime waits on its own child' },
+  },
   handler: async (argv) => {
     checkSystemdCgroup(argv);
     const { container, exited } = await createContainer({

@@ -1,26 +1,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CommandModule } from 'yargs';
 import { AlreadyExistsError } from '../../../proto/src/errdefs';
 import { defaultSeccompProfile } from '../seccomp/default-profile';
 import { defaultSpec, toRootless } from '../spec/default';
-import type { GlobalArgs } from './global';
+import type { Args, CommandSpec } from './command';
 
-interface Args extends GlobalArgs {
-  bundle: string;
-  rootless: boolean;
-  seccomp: boolean;
-}
+type SpecArgs = Args & { bundle: string; rootless: boolean; seccomp: boolean };
 
-export const specCommand: CommandModule<GlobalArgs, Args> = {
-  command: 'spec',
+export const specCommand: CommandSpec<SpecArgs> = {
+  name: 'spec',
   describe: 'create a new specification file',
-  builder: (y) =>
-    y
-      .option('bundle', { alias: 'b', type: 'string', default: '', describe: 'path to the root of the bundle directory' })
-      .option('rootless', { type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' })
-      // berth's own: start from a seccomp profile equivalent to Docker's default.
-      .option('seccomp', { type: 'boolean', default: false, describe: 'include the default seccomp profile (like Docker\'s) for the default capabilities' }) as never,
+  options: {
+    bundle: { alias: 'b', type: 'string', default: '', describe: 'path to the root of the bundle directory' },
+    rootless: { type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' },
+    // berth's own: start from a seccomp profile equivalent to Docker's default.
+    seccomp: { type: 'boolean', default: false, describe: "include the default seccomp profile (like Docker's) for the default capabilities" },
+  },
   handler: (argv) => {
     const file = path.join(argv.bundle || '.', 'config.json');
     if (fs.existsSync(file)) throw new AlreadyExistsError('File config.json exists. Remove it first');

@@ -1,12 +1,11 @@
 import * as fs from 'node:fs';
-import type { CommandModule } from 'yargs';
 import { InvalidArgumentError, NotImplementedError } from '../../../proto/src/errdefs';
 import { ramInBytes, updateContainer } from '../container/update';
 import type { LinuxResources } from '../spec/types';
-import type { GlobalArgs } from './global';
+import type { Args, CommandSpec } from './command';
 import { checkSystemdCgroup } from './systemd';
 
-interface Args extends GlobalArgs {
+type UpdateArgs = Args & {
   id: string;
   resources?: string;
   'blkio-weight'?: number;
@@ -25,7 +24,7 @@ interface Args extends GlobalArgs {
   'pids-limit'?: number;
   'l3-cache-schema'?: string;
   'mem-bw-schema'?: string;
-}
+};
 
 const int = (v: string, flag: string, signed: boolean): number => {
   if (!(signed ? /^-?\d+$/ : /^\d+$/).test(v)) throw new InvalidArgumentError(`invalid value for ${flag}: ${JSON.stringify(v)} is not an integer`);
@@ -33,7 +32,7 @@ const int = (v: string, flag: string, signed: boolean): number => {
 };
 
 /** The LinuxResources that the flags ask for, and only those (runc's update). */
-export function resourcesFromFlags(a: Partial<Args>): LinuxResources {
+export function resourcesFromFlags(a: Partial<UpdateArgs>): LinuxResources {
   const r: LinuxResources = {};
   const cpu = () => (r.cpu ??= {});
   const mem = () => (r.memory ??= {});
@@ -54,29 +53,29 @@ export function resourcesFromFlags(a: Partial<Args>): LinuxResources {
   return r;
 }
 
-export const updateCommand: CommandModule<GlobalArgs, Args> = {
-  command: 'update <id>',
+export const updateCommand: CommandSpec<UpdateArgs> = {
+  name: 'update',
   describe: 'update container resource constraints',
-  builder: (y) =>
-    y
-      .positional('id', { type: 'string', demandOption: true })
-      .option('resources', { alias: 'r', type: 'string', describe: 'path to the file containing the resources to update or \'-\' to read from the standard input' })
-      .option('blkio-weight', { type: 'number', describe: 'Specifies per cgroup weight, range is from 10 to 1000' })
-      .option('cpu-period', { type: 'string', describe: 'CPU CFS period to be used for hardcapping (in usecs). 0 to use system default' })
-      .option('cpu-quota', { type: 'string', describe: 'CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period' })
-      .option('cpu-share', { type: 'string', describe: 'CPU shares (relative weight vs. other containers)' })
-      .option('cpu-rt-period', { type: 'string', describe: 'CPU realtime period to be used for hardcapping (in usecs). 0 to use system default' })
-      .option('cpu-rt-runtime', { type: 'string', describe: 'CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period' })
-      .option('cpuset-cpus', { type: 'string', describe: 'CPU(s) to use' })
-      .option('cpuset-mems', { type: 'string', describe: 'Memory node(s) to use' })
-      .option('kernel-memory', { type: 'string', hidden: true })
-      .option('kernel-memory-tcp', { type: 'string', hidden: true })
-      .option('memory', { type: 'string', describe: 'Memory limit (in bytes)' })
-      .option('memory-reservation', { type: 'string', describe: 'Memory reservation or soft_limit (in bytes)' })
-      .option('memory-swap', { type: 'string', describe: 'Total memory usage (memory + swap); set \'-1\' to enable unlimited swap' })
-      .option('pids-limit', { type: 'number', describe: 'Maximum number of pids allowed in the container' })
-      .option('l3-cache-schema', { type: 'string', describe: 'The string of Intel RDT/CAT L3 cache schema' })
-      .option('mem-bw-schema', { type: 'string', describe: 'The string of Intel RDT/MBA memory bandwidth schema' }) as never,
+  positionals: [{ name: 'id', required: true }],
+  options: {
+    resources: { alias: 'r', type: 'string', describe: "path to the file containing the resources to update or '-' to read from the standard input" },
+    'blkio-weight': { type: 'number', describe: 'Specifies per cgroup weight, range is from 10 to 1000' },
+    'cpu-period': { type: 'string', describe: 'CPU CFS period to be used for hardcapping (in usecs). 0 to use system default' },
+    'cpu-quota': { type: 'string', describe: 'CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period' },
+    'cpu-share': { type: 'string', describe: 'CPU shares (relative weight vs. other containers)' },
+    'cpu-rt-period': { type: 'string', describe: 'CPU realtime period to be used for hardcapping (in usecs). 0 to use system default' },
+    'cpu-rt-runtime': { type: 'string', describe: 'CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period' },
+    'cpuset-cpus': { type: 'string', describe: 'CPU(s) to use' },
+    'cpuset-mems': { type: 'string', describe: 'Memory node(s) to use' },
+    'kernel-memory': { type: 'string', hidden: true, describe: 'ignored, as by runc' },
+    'kernel-memory-tcp': { type: 'string', hidden: true, describe: 'ignored, as by runc' },
+    memory: { type: 'string', describe: 'Memory limit (in bytes)' },
+    'memory-reservation': { type: 'string', describe: 'Memory reservation or soft_limit (in bytes)' },
+    'memory-swap': { type: 'string', describe: "Total memory usage (memory + swap); set '-1' to enable unlimited swap" },
+    'pids-limit': { type: 'number', describe: 'Maximum number of pids allowed in the container' },
+    'l3-cache-schema': { type: 'string', describe: 'The string of Intel RDT/CAT L3 cache schema' },
+    'mem-bw-schema': { type: 'string', describe: 'The string of Intel RDT/MBA memory bandwidth schema' },
+  },
   handler: async (argv) => {
     checkSystemdCgroup(argv);
     if (argv['l3-cache-schema']) throw new NotImplementedError('Intel RDT/CAT: l3 cache schema is not enabled');
