@@ -35,9 +35,9 @@ bundle: generated
 demo: build
 	@scripts/demo.sh
 
-## test: set up, build, then the whole test suite
+## test: set up, build, then the whole test suite (and the VM lane where QEMU runs)
 test: build
-	@$(NODE_BIN)/jest --ci
+	@scripts/test.sh
 
 ## test-vm: the cgroup v2 and devicemapper tests inside a QEMU guest
 test-vm: build

@@ -22,6 +22,12 @@ python3
 skopeo
 umoci
 openssl
+dmsetup
+"
+
+# Only for the VM lane (make test runs it when QEMU is there): a failure here is not fatal.
+OPTIONAL_PACKAGES="
+qemu-system-x86
 "
 
 missing=""
@@ -33,6 +39,16 @@ if [ -n "$missing" ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 ||
     { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $missing >/dev/null; }
+fi
+
+optional=""
+for p in $OPTIONAL_PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || optional="$optional $p"
+done
+if [ -n "$optional" ]; then
+  echo "setup: installing optional Debian packages:$optional"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $optional >/dev/null 2>&1 ||
+    echo "setup: could not install$optional; the VM lane will be skipped" >&2
 fi
 
 # npm ci only when the lock file changed since the last install.
