@@ -10,10 +10,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeBusyboxRootfs, testSpec } from '../../test/support/bundle';
+import { repoRoot } from '../../test/support/repo';
 import { measure, median, peakRssKiB, report } from '../support/measure';
 
-const repo = path.resolve(__dirname, '../..');
-const berth = path.join(repo, 'dist/bin/berth-runtime');
+const berth = path.join(repoRoot(), 'dist/bin/berth-runtime');
 const rounds = Number(process.argv[2] ?? 15);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-'));
