@@ -100,15 +100,14 @@ async function makeTest(name: string, factory: Factory, options: SuiteOptions, f
   } catch (err) {
     failure = err;
   }
-  // Teardown: unmount (deepest first), close, release, dump on failure, remove.
+  // Teardown: close (the store may live on a loop fs), unmount (deepest first),
+  // release, dump on failure, remove.
   const teardownErrors: unknown[] = [];
+  if (inst) await inst.snapshotter.close().catch((e) => teardownErrors.push(e));
   for (const mp of mountsBelow(tmp).sort((a, b) => b.length - a.length)) {
     await unmount(mp).catch(() => unmount(mp, { lazy: true })).catch((e) => teardownErrors.push(e));
   }
-  if (inst) {
-    await inst.snapshotter.close().catch((e) => teardownErrors.push(e));
-    await inst.cleanup?.().catch((e) => teardownErrors.push(e));
-  }
+  if (inst) await inst.cleanup?.().catch((e) => teardownErrors.push(e));
   if (failure) {
     const dump = await dumpTree(tmp);
     await removeAll(tmp);
