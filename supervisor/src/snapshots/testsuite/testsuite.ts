@@ -35,6 +35,8 @@ export interface SuiteOptions {
   orphan?: (root: string) => Promise<() => Promise<boolean>>;
   /** Per-check timeout (ms). */
   timeout?: number;
+  /** The backend reports inodes in Usage (devmapper only knows mapped blocks). Default true. */
+  usageInodes?: boolean;
   /** Checks to leave out, with the reason (a backend-specific limitation). */
   exclude?: Record<string, string>;
 }
