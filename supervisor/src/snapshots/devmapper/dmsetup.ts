@@ -52,18 +52,15 @@ export function dmsetup(...args: string[]): Promise<string> {
 
 export const fullDevicePath = (name: string): string => (name.startsWith('/dev/') ? name : `/dev/mapper/${name}`);
 
-/** Size in bytes of a block device or file. */
+/** Size in bytes of a regular file, or of a block device (blockdev --getsize64, BLKGETSIZE64). */
 export async function blockDeviceSize(p: string): Promise<number> {
-  const fh = await fs.promises.open(p, 'r');
-  try {
-    // lseek(SEEK_END) is what BLKGETSIZE64 would tell; Node exposes it through a read at the end.
-    const st = await fh.stat();
-    if (st.isFile()) return st.size;
-  } finally {
-    await fh.close();
-  }
-  const { execFileSync } = await import('node:child_process');
-  return parseInt(execFileSync('blockdev', ['--getsize64', p], { encoding: 'utf8' }).trim(), 10);
+  const st = await fs.promises.stat(p);
+  if (st.isFile()) return st.size;
+  return new Promise((resolve, reject) =>
+    execFile('blockdev', ['--getsize64', p], (err, stdout, stderr) =>
+      err ? reject(new InternalError(`blockdev --getsize64 ${p}: ${stderr.trim()}`, { cause: err })) : resolve(parseInt(stdout.trim(), 10)),
+    ),
+  );
 }
 
 export async function createPool(pool: string, dataDev: string, metaDev: string, blockSizeSectors: number): Promise<void> {
