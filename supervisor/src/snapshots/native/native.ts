@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BerthError } from '../../../../proto/src/errdefs';
 import type { Mount } from '../../mount/types';
 import { copyDir } from '../fsutil/copy';
 import { diskUsage } from '../fsutil/usage';
@@ -94,7 +95,14 @@ export class NativeSnapshotter implements Snapshotter {
       const td = await tempDir(path.join(this.root, 'snapshots'));
       try {
         const s = storage.createSnapshot(this.ms, tx, kind, key, parent, opts);
-        if (s.parentIds.length > 0) await copyDir(this.snapshotDir(s.parentIds[0]), td);
+        if (s.parentIds.length > 0) {
+          await copyDir(this.snapshotDir(s.parentIds[0]), td).catch((err: unknown) => {
+            if (/No space left on device|Disk quota exceeded/.test(String((err as Error).message))) {
+              throw new BerthError('ResourceExhausted', `failed to copy parent snapshot ${parent}: no space left on device`, { cause: err });
+            }
+            throw err;
+          });
+        }
         await fs.promises.rename(td, this.snapshotDir(s.id));
         return this.mountsOf(s);
       } catch (err) {
