@@ -15,6 +15,7 @@ import { isAlreadyExists, isNotFound, InvalidArgumentError } from '../../../prot
 import type { Snapshotter } from '../snapshots/snapshotter';
 import type { Descriptor } from './content';
 import { UNCOMPRESSED_LABEL, type DiffService } from './local';
+import { warnOnError } from '../snapshots/log';
 
 export interface Layer {
   /** The layer blob in the content store. */
@@ -53,7 +54,7 @@ export async function unpackLayers(sn: Snapshotter, diff: DiffService, layers: L
       }
       await sn.commit(chainId, key, { labels: { ...labels, [UNCOMPRESSED_LABEL]: layer.diffId } });
     } catch (err) {
-      await sn.remove(key).catch(() => undefined);
+      await sn.remove(key).catch(warnOnError('diff.unpack', 'failed to remove active snapshot after a failed unpack', { key }));
       // Someone else unpacked the same chain meanwhile: use theirs.
       if (!isAlreadyExists(err)) throw err;
     }

@@ -22,6 +22,7 @@ import { MetaStore } from '../metastore/metastore';
 import * as storage from '../metastore/storage';
 import type { Info, Kind, SnapshotOpts, Snapshotter, Usage, WalkFunc } from '../snapshotter';
 import * as btrfs from './btrfs-cli';
+import { warnOnError } from '../log';
 
 export interface BtrfsConfig {
   /** root_path: a directory on a btrfs filesystem. */
@@ -161,7 +162,7 @@ export class BtrfsSnapshotter implements Snapshotter {
         made = false;
         return await this.mountsOf(s);
       } catch (err) {
-        if (made) await btrfs.subvolDelete(td).catch(() => undefined);
+        if (made) await btrfs.subvolDelete(td).catch(warnOnError('snapshots.btrfs', 'failed to delete temp subvolume', { path: td }));
         throw err;
       }
     });

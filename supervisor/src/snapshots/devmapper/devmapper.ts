@@ -17,6 +17,7 @@ import type { Info, Kind, SnapshotOpts, Snapshotter, Usage, WalkFunc } from '../
 import { validate, parseSize, type DevmapperConfig, type ValidConfig } from './config';
 import * as dm from './dmsetup';
 import { PoolDevice } from './pool-device';
+import { warnOnError } from '../log';
 
 const FS_TYPE_LABEL = 'containerd.io/snapshot/devmapper/fstype';
 
@@ -144,7 +145,7 @@ export class DevmapperSnapshotter implements Snapshotter {
         try {
           await mkfs(fsType, this.config.fs_options, dm.fullDevicePath(name));
         } catch (err) {
-          await this.pool.removeDevice(name).catch(() => undefined);
+          await this.pool.removeDevice(name).catch(warnOnError('snapshots.devmapper', 'failed to roll back thin device', { device: name }));
           throw err;
         }
       } else {
@@ -158,7 +159,7 @@ export class DevmapperSnapshotter implements Snapshotter {
         }
         return mounts;
       } catch (err) {
-        await this.pool.removeDevice(name).catch(() => undefined);
+        await this.pool.removeDevice(name).catch(warnOnError('snapshots.devmapper', 'failed to roll back thin device', { device: name }));
         throw err;
       }
     });

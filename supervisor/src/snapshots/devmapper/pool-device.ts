@@ -12,6 +12,7 @@ import { AlreadyExistsError, FailedPreconditionError, NotFoundError, ResourceExh
 import type { MetaStore } from '../metastore/metastore';
 import * as dm from './dmsetup';
 import { devIdKey, devKey, MAX_DEVICE_ID, type DeviceInfo, type DeviceState } from './device-info';
+import { warnOnError } from '../log';
 
 export class PoolDevice {
   constructor(
@@ -133,7 +134,7 @@ export class PoolDevice {
     try {
       await this.removeDevice(d.name);
     } catch {
-      await this.update(d.name, (x) => (x.state = 'Faulty')).catch(() => undefined);
+      await this.update(d.name, (x) => (x.state = 'Faulty')).catch(warnOnError('snapshots.devmapper', 'failed to mark device faulty', { device: d.name }));
     }
   }
 

@@ -13,6 +13,7 @@ import { MetaStore } from '../metastore/metastore';
 import * as storage from '../metastore/storage';
 import type { Info, Kind, SnapshotOpts, Snapshotter, Usage, WalkFunc } from '../snapshotter';
 import { cleanupOrphans, makeRoot, removeTree, tempDir } from '../fsutil/dirs';
+import { warnOnError } from '../log';
 
 export class NativeSnapshotter implements Snapshotter {
   private constructor(
@@ -106,7 +107,7 @@ export class NativeSnapshotter implements Snapshotter {
         await fs.promises.rename(td, this.snapshotDir(s.id));
         return this.mountsOf(s);
       } catch (err) {
-        await removeTree(td).catch(() => undefined);
+        await removeTree(td).catch(warnOnError('snapshots.native', 'failed to cleanup temp snapshot directory', { path: td }));
         throw err;
       }
     });

@@ -20,6 +20,7 @@ import { MetaStore } from '../metastore/metastore';
 import * as storage from '../metastore/storage';
 import type { Info, Kind, SnapshotOpts, Snapshotter, Usage, WalkFunc } from '../snapshotter';
 import { needsUserXattr, supportsIndex } from './overlay-utils';
+import { warnOnError } from '../log';
 
 export interface OverlayConfig {
   /** root_path. */
@@ -137,7 +138,7 @@ export class OverlaySnapshotter implements Snapshotter {
         await fs.promises.rename(td, path.join(this.root, 'snapshots', s.id));
         return this.mountsOf(s);
       } catch (err) {
-        await removeTree(td).catch(() => undefined);
+        await removeTree(td).catch(warnOnError('snapshots.overlay', 'failed to cleanup temp snapshot directory', { path: td }));
         throw err;
       }
     });
