@@ -68,9 +68,22 @@ export function snapshotterSuite(name: string, factory: Factory, options: SuiteO
         it.skip(`${checkName} — skipped: ${excluded}`, () => undefined);
         continue;
       }
-      it(checkName, () => makeTest(name, factory, options, fn), options.timeout ?? 120_000);
+      it(checkName, () => progress(`${name} ${checkName}`, () => makeTest(name, factory, options, fn)), options.timeout ?? 120_000);
     }
   });
+}
+
+/** With BERTH_SUITE_PROGRESS=<file>, one line per check as it ends (to follow a slow VM lane). */
+async function progress(what: string, fn: () => Promise<void>): Promise<void> {
+  const file = process.env.BERTH_SUITE_PROGRESS;
+  const t0 = Date.now();
+  try {
+    await fn();
+    if (file) fs.appendFileSync(file, `ok   ${what} ${Date.now() - t0}ms\n`);
+  } catch (err) {
+    if (file) fs.appendFileSync(file, `FAIL ${what} ${Date.now() - t0}ms ${String(err).split('\n')[0]}\n`);
+    throw err;
+  }
 }
 
 async function makeTest(name: string, factory: Factory, options: SuiteOptions, fn: Check): Promise<void> {
