@@ -22,8 +22,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import { BerthError, InternalError, InvalidArgumentError } from '../../../proto/src/errdefs';
 import { run } from '../snapshots/fsutil/exec';
 import { mkfifo, mknod } from '../snapshots/fsutil/special';
@@ -63,6 +61,8 @@ class Applier {
   private readonly unpacked = new Set<string>();
   private readonly xattrs = new Map<string, Xattrs>();
   private readonly dirTimes: Array<[string, number]> = [];
+  /** Root-relative dirs this layer created: nothing below them can pre-exist unless unpacked. */
+  private readonly freshDirs = new Set<string>();
 
   constructor(
     private readonly root: string,
@@ -83,12 +83,7 @@ class Applier {
     while (todo.length > 0) {
       const seg = todo.shift() as string;
       const abs = path.join(this.root, ...resolved, seg);
-      let st: fs.Stats | undefined;
-      try {
-        st = await fs.promises.lstat(abs);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
+      const st = fs.lstatSync(abs, { throwIfNoEntry: false });
       if (st?.isSymbolicLink()) {
         if (++links > 255) throw new InvalidArgumentError(`tar entry ${JSON.stringify(entry)}: too many levels of symbolic links`);
         const target = await fs.promises.readlink(abs);
@@ -113,8 +108,9 @@ class Applier {
       }
       if (!st) {
         if (!create) throw new InvalidArgumentError(`tar entry ${JSON.stringify(entry)}: ${JSON.stringify([...resolved, seg].join('/'))} does not exist`);
-        await fs.promises.mkdir(abs);
-        await fs.promises.chmod(abs, 0o755);
+        fs.mkdirSync(abs);
+        fs.chmodSync(abs, 0o755);
+        this.freshDirs.add([...resolved, seg].join('/'));
       }
       resolved.push(seg);
     }
@@ -150,12 +146,9 @@ class Applier {
       return;
     }
     const abs = path.join(parent, base);
-    let existing: fs.Stats | undefined;
-    try {
-      existing = await fs.promises.lstat(abs);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const parentRel = parentParts.join('/');
+    // In a dir this layer made, only this layer's own entries can be there: skip the lstat.
+    const existing = this.freshDirs.has(parentRel) && !this.unpacked.has(rel) ? undefined : fs.lstatSync(abs, { throwIfNoEntry: false });
     let wasWhiteout = false;
     if (existing && !(existing.isDirectory() && h.type === 'dir')) {
       wasWhiteout = existing.isCharacterDevice() && existing.rdev === 0;
@@ -163,15 +156,21 @@ class Applier {
     }
     switch (h.type) {
       case 'dir':
-        if (!existing || !existing.isDirectory()) await fs.promises.mkdir(abs);
+        if (!existing || !existing.isDirectory()) {
+          fs.mkdirSync(abs);
+          this.freshDirs.add(rel);
+        }
         // overlay: a directory that replaces a whiteout must hide the lower one.
         if (wasWhiteout && this.opts.whiteouts === 'overlay') this.setOpaque(rel);
         break;
       case 'file':
-        await pipeline(Readable.from(e.body()), fs.createWriteStream(abs, { mode: 0o600 }));
-        break;
+        // Content and metadata through one descriptor (fchown/fchmod/futimes: no path lookups).
+        await writeFile(abs, h, e.body());
+        this.unpacked.add(rel);
+        this.recordXattrs(rel, h);
+        return;
       case 'symlink':
-        await fs.promises.symlink(h.linkname, abs);
+        fs.symlinkSync(h.linkname, abs);
         break;
       case 'link':
         await fs.promises.link(await this.linkTarget(h), abs);
@@ -240,20 +239,59 @@ class Applier {
   }
 
   private async metadata(abs: string, rel: string, h: TarHeader): Promise<void> {
-    await fs.promises.lchown(abs, h.uid, h.gid);
-    if (h.type !== 'symlink') await fs.promises.chmod(abs, h.mode);
-    if (h.xattrs.size > 0) {
-      const x = this.xattrs.get(rel) ?? new Map();
-      for (const [k, v] of h.xattrs) x.set(k, v);
-      this.xattrs.set(rel, x);
-    }
+    // Metadata syscalls are microseconds: done synchronously, they skip a thread-pool hop each.
+    fs.lchownSync(abs, h.uid, h.gid);
+    if (h.type !== 'symlink') fs.chmodSync(abs, h.mode);
+    this.recordXattrs(rel, h);
     if (h.type === 'dir') this.dirTimes.push([abs, h.mtime]);
-    else await fs.promises.lutimes(abs, h.mtime, h.mtime);
+    else fs.lutimesSync(abs, h.mtime, h.mtime);
+  }
+
+  private recordXattrs(rel: string, h: TarHeader): void {
+    if (h.xattrs.size === 0) return;
+    const x = this.xattrs.get(rel) ?? new Map();
+    for (const [k, v] of h.xattrs) x.set(k, v);
+    this.xattrs.set(rel, x);
   }
 
   async finish(): Promise<void> {
     await setXattrs([...this.xattrs].map(([rel, x]) => [rel === '' ? this.root : path.join(this.root, rel), x]));
     for (const [abs, mtime] of this.dirTimes.reverse()) await fs.promises.lutimes(abs, mtime, mtime).catch(() => undefined);
+  }
+}
+
+const SMALL_FILE = 1 << 20;
+
+/**
+ * Writes a file's content: a small file is gathered and written in one
+ * synchronous call (open/write/close without three thread-pool hops); a large
+ * one is streamed through a file handle.
+ */
+async function writeFile(abs: string, h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+  const finish = (fd: number): void => {
+    fs.fchownSync(fd, h.uid, h.gid);
+    fs.fchmodSync(fd, h.mode); // after chown, which clears set-id bits
+    fs.futimesSync(fd, h.mtime, h.mtime);
+  };
+  if (h.size <= SMALL_FILE) {
+    const chunks: Buffer[] = [];
+    for await (const c of body) chunks.push(c);
+    const fd = fs.openSync(abs, 'w', 0o600);
+    try {
+      const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off);
+      finish(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return;
+  }
+  const fh = await fs.promises.open(abs, 'w', 0o600);
+  try {
+    for await (const c of body) await fh.write(c);
+    finish(fh.fd);
+  } finally {
+    await fh.close();
   }
 }
 
