@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError } from '../../../../proto/src/errdefs';
 import type { Mount } from '../../mount/types';
-import { makeRoot, mountsBelow, removeTree } from '../fsutil/dirs';
+import { makeRoot, mountsBelow, removeTree, renameInto } from '../fsutil/dirs';
 import { diskUsage } from '../fsutil/usage';
 import { MetaStore } from '../metastore/metastore';
 import * as storage from '../metastore/storage';
@@ -158,7 +158,7 @@ export class BtrfsSnapshotter implements Snapshotter {
           made = true;
           if (kind === 'view') await btrfs.setReadonly(td, true);
         }
-        await fs.promises.rename(td, this.dir(s.id));
+        await renameInto(td, this.dir(s.id), (p) => this.deleteSubvolume(p));
         made = false;
         return await this.mountsOf(s);
       } catch (err) {

@@ -140,6 +140,8 @@ export class DevmapperSnapshotter implements Snapshotter {
       const fsType = parent === '' ? this.config.fsType : (storage.getInfo(tx, parent).info.labels[FS_TYPE_LABEL] ?? 'ext4');
       const s = storage.createSnapshot(this.ms, tx, kind, key, parent, { labels: { ...(opts?.labels ?? {}), [FS_TYPE_LABEL]: fsType } });
       const name = this.deviceName(s.id);
+      // A device left under this (reused) id by a crash before the metadata commit.
+      if (await this.pool.getDevice(name).then(() => true, () => false)) await this.pool.removeDevice(name);
       if (s.parentIds.length === 0) {
         await this.pool.createThinDevice(name, this.config.baseImageSizeBytes);
         try {

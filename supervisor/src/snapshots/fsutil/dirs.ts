@@ -56,3 +56,21 @@ export async function cleanupOrphans(dir: string, ids: Map<string, string>, remo
   }
   return removed;
 }
+
+/**
+ * rename(src, dst) for a new snapshot dir; when dst exists (an orphan left by
+ * a crash between a rename and its metadata commit, whose id is handed out
+ * again), the orphan is moved aside and removed first.
+ */
+export async function renameInto(src: string, dst: string, remove: (p: string) => Promise<void> = removeTree): Promise<void> {
+  try {
+    await fs.promises.rename(src, dst);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    const aside = path.join(path.dirname(dst), `rm-orphan-${path.basename(dst)}-${process.pid}-${Date.now()}`);
+    await fs.promises.rename(dst, aside);
+    await remove(aside);
+    await fs.promises.rename(src, dst);
+  }
+}

@@ -80,7 +80,7 @@ function now(): number {
 
 /** Creates the record of a new active or view snapshot (storage.CreateSnapshot). */
 export function createSnapshot(
-  store: MetaStore,
+  _store: MetaStore,
   tx: Transaction,
   kind: Kind,
   key: string,
@@ -98,7 +98,13 @@ export function createSnapshot(
     if (p.kind !== 'committed') throw new InvalidArgumentError(`parent ${parent} is not a committed snapshot`);
   }
   const t = now();
-  const id = String(store.nextSequence());
+  // The id counter commits with the snapshot (one fsync). An id whose
+  // transaction rolled back is handed out again; only a crash between a
+  // backend's rename and the commit can leave something under it, which the
+  // backends move aside (renameInto).
+  const seq = (tx.get<number>('~seq') ?? 0) + 1;
+  tx.put('~seq', seq);
+  const id = String(seq);
   tx.put(sKey(key), { id, kind, parent, labels: { ...(opts.labels ?? {}) }, created: t, updated: t } satisfies SnapshotRecord);
   if (parent !== '') tx.put(cPrefix(parent) + key, 1);
   return { id, kind, parentIds: parentIds(tx, parent) };

@@ -12,7 +12,7 @@ import { diskUsage } from '../fsutil/usage';
 import { MetaStore } from '../metastore/metastore';
 import * as storage from '../metastore/storage';
 import type { Info, Kind, SnapshotOpts, Snapshotter, Usage, WalkFunc } from '../snapshotter';
-import { cleanupOrphans, makeRoot, removeTree, tempDir } from '../fsutil/dirs';
+import { cleanupOrphans, makeRoot, removeTree, renameInto, tempDir } from '../fsutil/dirs';
 import { warnOnError } from '../log';
 
 export class NativeSnapshotter implements Snapshotter {
@@ -104,7 +104,7 @@ export class NativeSnapshotter implements Snapshotter {
             throw err;
           });
         }
-        await fs.promises.rename(td, this.snapshotDir(s.id));
+        await renameInto(td, this.snapshotDir(s.id));
         return this.mountsOf(s);
       } catch (err) {
         await removeTree(td).catch(warnOnError('snapshots.native', 'failed to cleanup temp snapshot directory', { path: td }));

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Mount } from '../../mount/types';
-import { cleanupOrphans, makeRoot, removeTree, tempDir } from '../fsutil/dirs';
+import { cleanupOrphans, makeRoot, removeTree, renameInto, tempDir } from '../fsutil/dirs';
 import { diskUsage } from '../fsutil/usage';
 import { MetaStore } from '../metastore/metastore';
 import * as storage from '../metastore/storage';
@@ -29,6 +29,13 @@ export interface OverlayConfig {
   indexOff?: boolean;
   /** Add "userxattr" (default: detected, see needsUserXattr). */
   userxattr?: boolean;
+  /**
+   * sync_remove: remove a snapshot's directory before Remove returns. Default
+   * false, as containerd 1.6: Remove commits the record and renames the dir
+   * to rm-<id>; the tree is deleted in the background (awaited by close()),
+   * and cleanup() reclaims anything left.
+   */
+  syncRemove?: boolean;
 }
 
 export class OverlaySnapshotter implements Snapshotter {
@@ -37,14 +44,17 @@ export class OverlaySnapshotter implements Snapshotter {
     private readonly ms: MetaStore,
     readonly indexOff: boolean,
     readonly userxattr: boolean,
+    readonly syncRemove: boolean,
   ) {}
+
+  private readonly removals = new Set<Promise<void>>();
 
   static async open(config: OverlayConfig | string): Promise<OverlaySnapshotter> {
     const c = typeof config === 'string' ? { root: config } : config;
     await makeRoot(c.root, ['snapshots']);
     const indexOff = c.indexOff ?? supportsIndex();
     const userxattr = c.userxattr ?? (await needsUserXattr(c.root));
-    return new OverlaySnapshotter(c.root, MetaStore.open(path.join(c.root, 'metadata.db')), indexOff, userxattr);
+    return new OverlaySnapshotter(c.root, MetaStore.open(path.join(c.root, 'metadata.db')), indexOff, userxattr, c.syncRemove ?? false);
   }
 
   /** The upper (fs) dir of a snapshot id; the diff service reads it directly. */
@@ -98,7 +108,11 @@ export class OverlaySnapshotter implements Snapshotter {
       await fs.promises.rename(path.join(this.root, 'snapshots', id), renamed);
       doomed = renamed;
     });
-    await removeTree(doomed);
+    if (this.syncRemove) return removeTree(doomed);
+    const p: Promise<void> = removeTree(doomed)
+      .catch(warnOnError('snapshots.overlay', 'failed to remove snapshot directory', { path: doomed }))
+      .finally(() => this.removals.delete(p));
+    this.removals.add(p);
   }
 
   async walk(fn: WalkFunc, ...filters: string[]): Promise<void> {
@@ -106,11 +120,13 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async cleanup(): Promise<void> {
+    await Promise.all([...this.removals]);
     const ids = await this.ms.withTransaction(false, (tx) => storage.idMap(tx));
     await cleanupOrphans(path.join(this.root, 'snapshots'), ids, removeTree);
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.removals]);
     await this.ms.close();
   }
 
@@ -135,7 +151,7 @@ export class OverlaySnapshotter implements Snapshotter {
           const st = await fs.promises.stat(this.upperPath(s.parentIds[0]));
           await fs.promises.lchown(path.join(td, 'fs'), st.uid, st.gid);
         }
-        await fs.promises.rename(td, path.join(this.root, 'snapshots', s.id));
+        await renameInto(td, path.join(this.root, 'snapshots', s.id));
         return this.mountsOf(s);
       } catch (err) {
         await removeTree(td).catch(warnOnError('snapshots.overlay', 'failed to cleanup temp snapshot directory', { path: td }));
