@@ -143,16 +143,6 @@ export class MetaStore {
     }
   }
 
-  /** Allocates a never-reused sequence number (committed at once, outside any transaction). */
-  nextSequence(name = 'seq'): number {
-    this.checkOpen();
-    return this.root.transactionSync(() => {
-      const n = ((this.root.get(`~${name}`) as number | undefined) ?? 0) + 1;
-      this.root.putSync(`~${name}`, n);
-      return n;
-    });
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
