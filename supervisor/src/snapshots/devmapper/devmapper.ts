@@ -95,7 +95,8 @@ export class DevmapperSnapshotter implements Snapshotter {
       const size = info.kind === 'active' ? await this.pool.getUsage(this.deviceName(id)) : 0;
       const labels = { ...(opts?.labels ?? {}), [FS_TYPE_LABEL]: info.labels[FS_TYPE_LABEL] ?? this.config.fsType };
       storage.commitActive(tx, key, name, { size, inodes: 0 }, { labels });
-      await this.pool.deactivateDevice(this.deviceName(id));
+      // Deferred, as containerd: the active snapshot may still be mounted.
+      await this.pool.deactivateDevice(this.deviceName(id), { deferred: true });
     });
   }
 

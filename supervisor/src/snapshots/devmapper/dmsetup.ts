@@ -79,8 +79,8 @@ export async function activateDevice(pool: string, name: string, id: number, siz
 export const suspendDevice = (name: string): Promise<string> => dmsetup('suspend', name);
 export const resumeDevice = (name: string): Promise<string> => dmsetup('resume', name);
 
-export async function removeDevice(name: string, opts: { force?: boolean; retry?: boolean } = {}): Promise<void> {
-  await dmsetup('remove', ...(opts.force ? ['--force'] : []), ...(opts.retry ? ['--retry'] : []), name);
+export async function removeDevice(name: string, opts: { force?: boolean; retry?: boolean; deferred?: boolean } = {}): Promise<void> {
+  await dmsetup('remove', ...(opts.force ? ['--force'] : []), ...(opts.retry ? ['--retry'] : []), ...(opts.deferred ? ['--deferred'] : []), name);
 }
 
 /** Whether a device-mapper device of that name exists. */

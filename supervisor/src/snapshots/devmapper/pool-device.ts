@@ -138,12 +138,17 @@ export class PoolDevice {
     }
   }
 
-  async deactivateDevice(name: string): Promise<void> {
+  /**
+   * Deactivates a device (DeactivateDevice). deferred: a device still in use
+   * (a committed snapshot that is still mounted) goes away when its last user
+   * closes it; force: a removal replaces the table with an error target first.
+   */
+  async deactivateDevice(name: string, opts: { deferred?: boolean; force?: boolean } = {}): Promise<void> {
     if (!(await this.isActivated(name))) {
       await this.update(name, (d) => (d.state = 'Deactivated'));
       return;
     }
-    await this.transition(name, 'Deactivating', 'Deactivated', () => dm.removeDevice(name, { retry: true }));
+    await this.transition(name, 'Deactivating', 'Deactivated', () => dm.removeDevice(name, { retry: true, ...opts }));
   }
 
   async activateDevice(name: string): Promise<void> {
@@ -154,7 +159,7 @@ export class PoolDevice {
   /** Deactivates, deletes from the pool and forgets a device (RemoveDevice). */
   async removeDevice(name: string): Promise<void> {
     const d = await this.getDevice(name);
-    if (await this.isActivated(name)) await this.deactivateDevice(name);
+    if (await this.isActivated(name)) await this.deactivateDevice(name, { force: true });
     await this.transition(name, 'Removing', 'Removed', async () => {
       try {
         await dm.deleteDevice(this.poolName, d.deviceId);

@@ -116,7 +116,7 @@ const checkRestartBetweenSteps: Check = async (ctx) => {
   let m = await ctx.sn.prepare('l1-a', '', { labels: { keep: 'me' } });
   await withMounted(m, work, 'l1', a);
   await ctx.restart();
-  assert.deepEqual((await ctx.sn.stat('l1-a')).labels, { keep: 'me' });
+  assert.equal((await ctx.sn.stat('l1-a')).labels.keep, 'me'); // a backend may add its own (devmapper's fstype)
   m = await ctx.sn.mounts('l1-a');
   await withMounted(m, work, 'l1', async (dir) => assert.equal(await fs.promises.readFile(path.join(dir, 'etc/hostname'), 'utf8'), 'before\n'));
   await ctx.sn.commit('l1', 'l1-a', opt);
