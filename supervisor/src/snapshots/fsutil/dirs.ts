@@ -14,8 +14,8 @@ export async function makeRoot(root: string, subdirs: string[]): Promise<void> {
  * (the root of a fresh snapshot must be 0755: RootPermission).
  */
 export async function tempDir(parent: string, mode = 0o755): Promise<string> {
-  const td = await fs.promises.mkdtemp(path.join(parent, 'new-'));
-  await fs.promises.chmod(td, mode);
+  const td = fs.mkdtempSync(path.join(parent, 'new-'));
+  fs.chmodSync(td, mode);
   return td;
 }
 
