@@ -15,6 +15,9 @@ containerd
 iproute2
 procps
 btrfs-progs
+dmsetup
+attr
+zstd
 docker-registry
 time
 libseccomp-dev

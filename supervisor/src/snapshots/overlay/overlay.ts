@@ -1,0 +1,179 @@
+/**
+ * The overlayfs snapshotter (containerd snapshots/overlay/overlay.go).
+ *
+ * Layout: <root>/snapshots/<id>/fs (the upper dir; a committed snapshot's fs
+ * is a lower dir of its children) and <root>/snapshots/<id>/work (work dir of an
+ * active snapshot). Mounts, as containerd:
+ *   - no parent: bind of fs (rw for active, ro for a view)
+ *   - view of exactly one committed layer: ro bind of that layer
+ *   - otherwise overlay with lowerdir=<parents, nearest first>, plus
+ *     upperdir/workdir for an active snapshot, "index=off" when the kernel has
+ *     the index feature, "userxattr" inside a user namespace.
+ * Long lowerdir lists are compacted at mount time (supervisor/src/mount).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Mount } from '../../mount/types';
+import { cleanupOrphans, makeRoot, removeTree, renameInto, tempDir } from '../fsutil/dirs';
+import { diskUsage } from '../fsutil/usage';
+import { MetaStore } from '../metastore/metastore';
+import * as storage from '../metastore/storage';
+import type { Info, Kind, SnapshotOpts, Snapshotter, Usage, WalkFunc } from '../snapshotter';
+import { needsUserXattr, supportsIndex } from './overlay-utils';
+import { warnOnError } from '../log';
+
+export interface OverlayConfig {
+  /** root_path. */
+  root: string;
+  /** Add "index=off" (default: when the kernel knows the index feature, as containerd). */
+  indexOff?: boolean;
+  /** Add "userxattr" (default: detected, see needsUserXattr). */
+  userxattr?: boolean;
+  /**
+   * sync_remove: remove a snapshot's directory before Remove returns. Default
+   * false, as containerd 1.6: Remove commits the record and renames the dir
+   * to rm-<id>; the tree is deleted in the background (awaited by close()),
+   * and cleanup() reclaims anything left.
+   */
+  syncRemove?: boolean;
+}
+
+export class OverlaySnapshotter implements Snapshotter {
+  private constructor(
+    private readonly root: string,
+    private readonly ms: MetaStore,
+    readonly indexOff: boolean,
+    readonly userxattr: boolean,
+    readonly syncRemove: boolean,
+  ) {}
+
+  private readonly removals = new Set<Promise<void>>();
+
+  static async open(config: OverlayConfig | string): Promise<OverlaySnapshotter> {
+    const c = typeof config === 'string' ? { root: config } : config;
+    await makeRoot(c.root, ['snapshots']);
+    const indexOff = c.indexOff ?? supportsIndex();
+    const userxattr = c.userxattr ?? (await needsUserXattr(c.root));
+    return new OverlaySnapshotter(c.root, MetaStore.open(path.join(c.root, 'metadata.db')), indexOff, userxattr, c.syncRemove ?? false);
+  }
+
+  /** The upper (fs) dir of a snapshot id; the diff service reads it directly. */
+  upperPath(id: string): string {
+    return path.join(this.root, 'snapshots', id, 'fs');
+  }
+
+  private workPath(id: string): string {
+    return path.join(this.root, 'snapshots', id, 'work');
+  }
+
+  async stat(key: string): Promise<Info> {
+    return this.ms.withTransaction(false, (tx) => storage.getInfo(tx, key).info);
+  }
+
+  async update(info: Info, ...fieldpaths: string[]): Promise<Info> {
+    return this.ms.withTransaction(true, (tx) => storage.updateInfo(tx, info, ...fieldpaths));
+  }
+
+  async usage(key: string): Promise<Usage> {
+    const { id, info, usage } = await this.ms.withTransaction(false, (tx) => storage.getInfo(tx, key));
+    return info.kind === 'active' ? diskUsage(this.upperPath(id)) : usage;
+  }
+
+  async mounts(key: string): Promise<Mount[]> {
+    const s = await this.ms.withTransaction(false, (tx) => storage.getSnapshot(tx, key));
+    return this.mountsOf(s);
+  }
+
+  prepare(key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
+    return this.createSnapshot('active', key, parent, opts);
+  }
+
+  view(key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
+    return this.createSnapshot('view', key, parent, opts);
+  }
+
+  async commit(name: string, key: string, opts?: SnapshotOpts): Promise<void> {
+    await this.ms.withTransaction(true, async (tx) => {
+      const { id } = storage.getInfo(tx, key);
+      const usage = await diskUsage(this.upperPath(id));
+      storage.commitActive(tx, key, name, usage, opts);
+    });
+  }
+
+  async remove(key: string): Promise<void> {
+    let doomed = '';
+    await this.ms.withTransaction(true, async (tx) => {
+      const { id } = storage.removeSnapshot(tx, key);
+      const renamed = path.join(this.root, 'snapshots', `rm-${id}`);
+      await fs.promises.rename(path.join(this.root, 'snapshots', id), renamed);
+      doomed = renamed;
+    });
+    if (this.syncRemove) return removeTree(doomed);
+    const p: Promise<void> = removeTree(doomed)
+      .catch(warnOnError('snapshots.overlay', 'failed to remove snapshot directory', { path: doomed }))
+      .finally(() => this.removals.delete(p));
+    this.removals.add(p);
+  }
+
+  async walk(fn: WalkFunc, ...filters: string[]): Promise<void> {
+    await this.ms.withTransaction(false, (tx) => storage.walkInfo(tx, fn, ...filters));
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all([...this.removals]);
+    const ids = await this.ms.withTransaction(false, (tx) => storage.idMap(tx));
+    await cleanupOrphans(path.join(this.root, 'snapshots'), ids, removeTree);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.removals]);
+    await this.ms.close();
+  }
+
+  /** The id and parent ids of an active/view snapshot (for the diff service's overlay fast path). */
+  async snapshot(key: string): Promise<storage.Snapshot> {
+    return this.ms.withTransaction(false, (tx) => storage.getSnapshot(tx, key));
+  }
+
+  private async createSnapshot(kind: Kind, key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
+    return this.ms.withTransaction(true, async (tx) => {
+      const td = await tempDir(path.join(this.root, 'snapshots'));
+      try {
+        // A handful of microsecond syscalls: synchronous, without thread-pool hops.
+        fs.mkdirSync(path.join(td, 'fs'));
+        fs.chmodSync(path.join(td, 'fs'), 0o755);
+        if (kind === 'active') {
+          fs.mkdirSync(path.join(td, 'work'));
+          fs.chmodSync(path.join(td, 'work'), 0o711);
+        }
+        const s = storage.createSnapshot(this.ms, tx, kind, key, parent, opts);
+        if (s.parentIds.length > 0) {
+          // The new upper dir takes the owner of the parent's root (user-namespaced images).
+          const st = fs.statSync(this.upperPath(s.parentIds[0]));
+          fs.lchownSync(path.join(td, 'fs'), st.uid, st.gid);
+        }
+        await renameInto(td, path.join(this.root, 'snapshots', s.id));
+        return this.mountsOf(s);
+      } catch (err) {
+        await removeTree(td).catch(warnOnError('snapshots.overlay', 'failed to cleanup temp snapshot directory', { path: td }));
+        throw err;
+      }
+    });
+  }
+
+  private mountsOf(s: storage.Snapshot): Mount[] {
+    if (s.parentIds.length === 0) {
+      return [{ type: 'bind', source: this.upperPath(s.id), options: [s.kind === 'view' ? 'ro' : 'rw', 'rbind'] }];
+    }
+    const options: string[] = [];
+    if (this.indexOff) options.push('index=off');
+    if (this.userxattr) options.push('userxattr');
+    if (s.kind === 'active') {
+      options.push(`workdir=${this.workPath(s.id)}`, `upperdir=${this.upperPath(s.id)}`);
+    } else if (s.parentIds.length === 1) {
+      return [{ type: 'bind', source: this.upperPath(s.parentIds[0]), options: ['ro', 'rbind'] }];
+    }
+    options.push(`lowerdir=${s.parentIds.map((id) => this.upperPath(id)).join(':')}`);
+    return [{ type: 'overlay', source: 'overlay', options }];
+  }
+}
