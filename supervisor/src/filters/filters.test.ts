@@ -34,3 +34,24 @@ describe('filters', () => {
     expect(() => parse(f)).toThrow(expect.objectContaining({ kind: 'InvalidArgument' }));
   });
 });
+
+describe('filters: quoting and escapes (containerd filters/quote.go)', () => {
+  const obj = adapt({ name: 'a-wl', path: 'x\ty' }, { 'containerd.io/gc.root': 'x', l: '2' });
+  it.each([
+    ['labels."containerd.io/gc.root"==x', true],
+    ['name~=|^a-|', true],
+    ['name~=/w.$/', true],
+    ['path=="x\\ty"', true],
+    ['path=="x\\011y"', true],
+    ['path=="x\\x09y"', true],
+    ['path=="x\\u0009y"', true],
+    ['path=="x\\U00000009y"', true],
+    ['name=="a\\x2dwl"', true],
+  ])('%s → %s', (f, want) => {
+    expect(parse(f).match(obj)).toBe(want);
+  });
+
+  it.each(['name=x', 'labels."open', 'path=="\\q"', 'path=="\\777"', 'path=="\\xZZ"', 'name~=|open'])('rejects %s as InvalidArgument', (f) => {
+    expect(() => parse(f)).toThrow(expect.objectContaining({ kind: 'InvalidArgument' }));
+  });
+});

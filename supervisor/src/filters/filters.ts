@@ -7,10 +7,13 @@
  *   field     := quoted | [A-Za-z0-9_-]+
  *   op        := "==" | "!=" | "~="               ~= is a regular expression match
  *   value     := quoted | any run without "," or spaces
- *   quoted    := "..." (Go escapes) | /.../ (for regular expressions)
+ *   quoted    := "..." (Go escapes) | /.../ or |...| (for regular expressions)
  *
  * Several filter strings match when any of them does (OR), as ParseAll.
  * Examples: `labels."a.b"==x,name~=^busy`, `digest==sha256:...`, `parent!=""`.
+ *
+ * The one filter implementation of berthd: images, content, leases,
+ * containers, events, introspection and snapshots (Walk) all parse here.
  */
 import { InvalidArgumentError } from '../../../proto/src/errdefs';
 
@@ -47,6 +50,12 @@ class Scanner {
   eof(): boolean {
     return this.pos >= this.input.length;
   }
+  /**
+   * A quoted string (filters/quote.go): "..." takes Go's escapes (\a \b \f \n
+   * \r \t \v \\ \" \xHH \uHHHH \UHHHHHHHH and octal \OOO); /.../ and |...|
+   * (for regular expressions) unescape only their own quote and keep other
+   * escapes for RegExp.
+   */
   quoted(): string {
     const q = this.input[this.pos];
     let out = '';
@@ -54,27 +63,32 @@ class Scanner {
     while (this.pos < this.input.length) {
       const c = this.input[this.pos++];
       if (c === q) return out;
-      if (c === '\\') {
-        const n = this.input[this.pos++];
-        if (n === undefined) break;
-        if (q === '/') {
-          out += n === '/' ? '/' : '\\' + n; // regexp escapes stay for RegExp
-          continue;
-        }
-        const esc: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', '/': '/', a: '\x07', b: '\b', f: '\f', v: '\v' };
-        if (n in esc) out += esc[n];
-        else if (n === 'x') {
-          out += String.fromCharCode(parseInt(this.input.slice(this.pos, this.pos + 2), 16));
-          this.pos += 2;
-        } else if (n === 'u') {
-          out += String.fromCharCode(parseInt(this.input.slice(this.pos, this.pos + 4), 16));
-          this.pos += 4;
-        } else this.error(`invalid escape \\${n}`);
+      if (c !== '\\') {
+        out += c;
         continue;
       }
-      out += c;
+      const n = this.input[this.pos++];
+      if (n === undefined) break;
+      if (q !== '"') {
+        out += n === q ? q : '\\' + n; // regexp escapes stay for RegExp
+        continue;
+      }
+      const esc: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v' };
+      if (n in esc) {
+        out += esc[n];
+        continue;
+      }
+      const numeric: Record<string, [number, number]> = { x: [2, 16], u: [4, 16], U: [8, 16] };
+      const [len, base, from] = n in numeric ? [...numeric[n], this.pos] : /[0-7]/.test(n) ? [3, 8, this.pos - 1] : [0, 0, 0];
+      if (!len) this.error(`invalid escape \\${n}`);
+      const digits = this.input.slice(from, from + len);
+      const valid = base === 16 ? /^[0-9A-Fa-f]+$/ : /^[0-7]+$/;
+      const code = parseInt(digits, base);
+      if (digits.length !== len || !valid.test(digits) || code > 0x10ffff || (base === 8 && code > 255)) this.error('illegal numeric escape sequence');
+      out += String.fromCodePoint(code);
+      this.pos = from + len;
     }
-    this.error('unterminated quoted string');
+    this.error('quoted literal not terminated');
   }
   field(): string {
     const c = this.peek();
@@ -86,7 +100,7 @@ class Scanner {
   }
   value(): string {
     const c = this.peek();
-    if (c === '"' || c === '/') return this.quoted();
+    if (c === '"' || c === '/' || c === '|') return this.quoted();
     const m = /^[^,\s]+/.exec(this.input.slice(this.pos));
     if (!m) this.error('expected value or quoted');
     this.pos += m[0].length;

@@ -6,6 +6,7 @@
  * none). Backends return Mount[] as data and never mount; they know nothing of
  * namespaces (supervisor/src/metadata wraps them).
  */
+import { labelField, type Adaptor } from '../filters/filters';
 import type { Mount } from '../mount/types';
 
 export type { Mount };
@@ -77,4 +78,26 @@ export interface Snapshotter {
 
 export function isKind(s: string): s is Kind {
   return (KINDS as readonly string[]).includes(s);
+}
+
+/**
+ * The filter fields of a snapshot (containerd metadata/adaptors.go
+ * adaptSnapshot): kind, name and parent are always present (so `parent==""`
+ * matches a base layer), labels.<key> when set.
+ */
+export function adaptSnapshot(info: Info): Adaptor {
+  return (fp) => {
+    switch (fp[0]) {
+      case 'kind':
+        return [info.kind, true];
+      case 'name':
+        return [info.name, true];
+      case 'parent':
+        return [info.parent, true];
+      case 'labels':
+        return labelField(info.labels, fp.slice(1));
+      default:
+        return ['', false];
+    }
+  };
 }

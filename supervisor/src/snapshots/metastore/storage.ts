@@ -16,8 +16,8 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from '../../../../proto/src/errdefs';
-import { parseFilters } from '../filters';
-import type { Info, Kind, SnapshotOpts, Usage } from '../snapshotter';
+import { parseAll } from '../../filters/filters';
+import { adaptSnapshot, type Info, type Kind, type SnapshotOpts, type Usage } from '../snapshotter';
 import type { MetaStore, Transaction } from './metastore';
 
 interface SnapshotRecord {
@@ -156,28 +156,11 @@ export async function walkInfo(
   fn: (info: Info) => void | Promise<void>,
   ...filters: string[]
 ): Promise<void> {
-  const filter = parseFilters(...filters);
+  const filter = parseAll(filters);
   const infos = tx.range<SnapshotRecord>('s\0').map(([k, r]) => toInfo(k.slice(2), r));
   for (const info of infos) {
-    if (!filter.match((fp) => adapt(info, fp))) continue;
+    if (!filter.match(adaptSnapshot(info))) continue;
     await fn(info);
-  }
-}
-
-function adapt(info: Info, fieldpath: string[]): [string, boolean] {
-  switch (fieldpath[0]) {
-    case 'kind':
-      return [info.kind, true];
-    case 'name':
-      return [info.name, true];
-    case 'parent':
-      return [info.parent, true];
-    case 'labels': {
-      const v = info.labels[fieldpath.slice(1).join('.')];
-      return v === undefined ? ['', false] : [v, true];
-    }
-    default:
-      return ['', false];
   }
 }
 
