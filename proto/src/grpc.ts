@@ -32,6 +32,8 @@ export const serviceFiles = {
   leases: 'services/leases/v1/leases.proto',
   events: 'services/events/v1/events.proto',
   containers: 'services/containers/v1/containers.proto',
+  snapshots: 'services/snapshots/v1/snapshots.proto',
+  diff: 'services/diff/v1/diff.proto',
 } as const;
 
 const cache = new Map<string, grpc.GrpcObject>();

@@ -11,7 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { kindOf } from '../../proto/src/errdefs';
-import { LocalContentStore, type Descriptor } from '../../supervisor/src/diff/content';
+import type { Descriptor } from '../../supervisor/src/diff/content';
+import { TestContent } from './support/content';
 import { DiffService } from '../../supervisor/src/diff/local';
 import { MediaTypes } from '../../supervisor/src/diff/compression';
 import type { TarHeader } from '../../supervisor/src/diff/tar/header';
@@ -53,7 +54,7 @@ async function tarOf(entries: E[]): Promise<Buffer> {
 }
 
 let tmp: string;
-let store: LocalContentStore;
+let store: TestContent;
 let diff: DiffService;
 
 async function ingest(data: Buffer, mediaType: string): Promise<Descriptor> {
@@ -69,10 +70,11 @@ const gz = (b: Buffer): Buffer => zlib.gzipSync(b);
 
 beforeAll(async () => {
   tmp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'diff-apply-'));
-  store = new LocalContentStore(path.join(tmp, 'content'));
+  store = new TestContent(path.join(tmp, 'content'));
   diff = new DiffService(store);
 });
 afterAll(async () => {
+  await store?.close();
   await fs.promises.rm(tmp, { recursive: true, force: true });
 });
 

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { kindOf } from '../../proto/src/errdefs';
-import { LocalContentStore } from '../../supervisor/src/diff/content';
+import { TestContent } from './support/content';
 import { DiffService, UNCOMPRESSED_LABEL } from '../../supervisor/src/diff/local';
 import { unpackLayers } from '../../supervisor/src/diff/unpack';
 import { NativeSnapshotter } from '../../supervisor/src/snapshots/native/native';
@@ -56,7 +56,7 @@ const skip = loopbackSkipReason(['mkfs.ext4', 'losetup']);
   });
 
   it('an unpack that fills the disk fails with ResourceExhausted and removes its active snapshot', async () => {
-    const store = new LocalContentStore(path.join(tmp, 'content')); // off the small disk
+    const store = new TestContent(path.join(tmp, 'content')); // off the small disk
     const src = await NativeSnapshotter.open(path.join(tmp, 'src'));
     const m = await src.prepare('x', '');
     fs.writeFileSync(path.join(m[0].source, 'huge'), crypto.randomBytes(40 << 20));
@@ -68,5 +68,6 @@ const skip = loopbackSkipReason(['mkfs.ext4', 'losetup']);
     expect(await names()).toEqual([]);
     expect(snapshotDirs()).toEqual([]);
     expect(fs.statfsSync(root()).bfree * fs.statfsSync(root()).bsize).toBeGreaterThan(16 << 20);
+    await store.close();
   });
 });

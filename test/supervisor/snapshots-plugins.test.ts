@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { snapshotterPlugins } from '../../supervisor/src/snapshots/plugins';
-import { SkipPlugin } from '../../supervisor/src/snapshots/plugin-types';
+import { SkipPlugin } from '../../supervisor/src/daemon/plugins';
 
 const byId = (id: string) => snapshotterPlugins.find((p) => p.id === id)!;
 

@@ -18,6 +18,8 @@ const names: Record<Svc, string> = {
   leases: 'containerd.services.leases.v1.Leases',
   events: 'containerd.services.events.v1.Events',
   containers: 'containerd.services.containers.v1.Containers',
+  snapshots: 'containerd.services.snapshots.v1.Snapshots',
+  diff: 'containerd.services.diff.v1.Diff',
 };
 
 /** Any object coming over the wire (camelCase keys, defaults filled). */

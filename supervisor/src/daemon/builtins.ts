@@ -12,3 +12,6 @@ import '../services/leases/service';
 import '../services/events/service';
 import '../services/containers/service';
 import '../services/introspection/service';
+import '../snapshots/register';
+import '../services/snapshots/service';
+import '../services/diff/service';

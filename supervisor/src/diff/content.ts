@@ -1,15 +1,13 @@
 /**
  * The seam between the diff service and a content store: the minimum the diff
  * service needs (containerd content.Provider ReaderAt + content.Ingester
- * Writer/Commit). berthd's content store implements it; LocalContentStore is a
- * plain directory store (containerd's blobs/sha256/<hex> layout) for tests and
- * tools until then.
+ * Writer/Commit), and berthd's content store behind it: NamespacedContent
+ * (metadata/content.ts over content/local-store.ts), the one content store.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../../proto/src/errdefs';
+import { isNotFound, NotFoundError } from '../../../proto/src/errdefs';
+import type { ContentStore as MetadataContentStore } from '../metadata/content';
 
 /** An OCI descriptor (containerd.types.Descriptor). */
 export interface Descriptor {
@@ -60,34 +58,25 @@ export function readerStream(r: ReaderAt, chunk = 1 << 20): Readable {
   });
 }
 
-const DIGEST_RE = /^sha256:([a-f0-9]{64})$/;
-
-export class LocalContentStore implements ContentStore {
-  constructor(readonly root: string) {
-    fs.mkdirSync(path.join(root, 'blobs', 'sha256'), { recursive: true });
-    fs.mkdirSync(path.join(root, 'ingest'), { recursive: true });
-  }
-
-  blobPath(digest: string): string {
-    const m = DIGEST_RE.exec(digest);
-    if (!m) throw new InvalidArgumentError(`invalid digest ${JSON.stringify(digest)}`);
-    return path.join(this.root, 'blobs', 'sha256', m[1]);
-  }
-
-  labels(digest: string): Record<string, string> {
-    try {
-      return JSON.parse(fs.readFileSync(this.blobPath(digest) + '.labels', 'utf8')) as Record<string, string>;
-    } catch {
-      return {};
-    }
-  }
+/**
+ * berthd's content store seen from one namespace (and lease): blobs are read
+ * only when the namespace holds them; what Diff writes is ingested, committed
+ * and recorded in the namespace, and added to the lease.
+ */
+export class NamespacedContent implements ContentStore {
+  constructor(
+    private readonly store: MetadataContentStore,
+    readonly namespace: string,
+    readonly lease?: string,
+  ) {}
 
   async readerAt(desc: Pick<Descriptor, 'digest'>): Promise<ReaderAt> {
+    this.store.info(this.namespace, desc.digest); // NotFound when the namespace does not hold it
     let fh: fs.promises.FileHandle;
     try {
-      fh = await fs.promises.open(this.blobPath(desc.digest), 'r');
+      fh = await fs.promises.open(this.store.local.blobPath(desc.digest), 'r');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`content ${desc.digest}: not found`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`content digest ${desc.digest}: not found`, { cause: err });
       throw err;
     }
     const size = (await fh.stat()).size;
@@ -99,39 +88,27 @@ export class LocalContentStore implements ContentStore {
   }
 
   async writer(ref: string): Promise<ContentWriter> {
-    const tmp = path.join(this.root, 'ingest', crypto.createHash('sha256').update(ref).digest('hex') + '-' + crypto.randomBytes(4).toString('hex'));
-    const fh = await fs.promises.open(tmp, 'wx');
-    const hash = crypto.createHash('sha256');
-    let written = 0;
+    const w = await this.store.writer(this.namespace, ref, 0, '', this.lease);
     let done = false;
     return {
-      write: async (chunk) => {
-        hash.update(chunk);
-        written += chunk.length;
-        await fh.write(chunk);
-      },
+      write: async (chunk) => void w.write(chunk),
       commit: async (size, expected, labels) => {
         done = true;
-        const digest = `sha256:${hash.digest('hex')}`;
         try {
-          if (size > 0 && size !== written) throw new FailedPreconditionError(`unexpected commit size ${written}, expected ${size}`);
-          if (expected && expected !== digest) throw new FailedPreconditionError(`unexpected commit digest ${digest}, expected ${expected}`);
-          await fh.sync();
-          await fh.close();
-          const dst = this.blobPath(digest);
-          if (fs.existsSync(dst)) throw new AlreadyExistsError(`content ${digest}: already exists`);
-          if (labels) await fs.promises.writeFile(dst + '.labels', JSON.stringify(labels));
-          await fs.promises.rename(tmp, dst);
+          w.commit(size, expected, labels ?? {});
         } finally {
-          await fh.close().catch(() => undefined);
-          await fs.promises.rm(tmp, { force: true });
+          w.close();
         }
       },
       close: async () => {
         if (done) return;
         done = true;
-        await fh.close().catch(() => undefined);
-        await fs.promises.rm(tmp, { force: true });
+        w.close();
+        try {
+          this.store.abort(this.namespace, ref);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
       },
     };
   }

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { InvalidArgumentError, isAlreadyExists } from '../../../proto/src/errdefs';
+import { LABEL_UNCOMPRESSED } from '../metadata/labels';
 import { withTempMount } from '../mount/mount';
 import type { Mount } from '../mount/types';
 import { applyTar } from './apply';
@@ -24,7 +25,7 @@ import { readTar } from './tar/reader';
 import { writeTar } from './tar/writer';
 
 /** The label that records a compressed layer's uncompressed digest (its diff ID). */
-export const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
+export const UNCOMPRESSED_LABEL = LABEL_UNCOMPRESSED;
 
 export interface DiffOptions {
   /** Media type of the result (default: OCI tar+gzip). */

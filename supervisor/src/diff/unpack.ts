@@ -1,20 +1,22 @@
 /**
- * The unpacker seam (containerd unpacker.go / rootfs.ApplyLayers): turns an
- * image's layers into committed snapshots keyed by chain IDs.
+ * The unpacker (containerd unpacker.go doUnpackFn, rootfs.ApplyLayers): turns
+ * an image's layers into committed snapshots keyed by chain IDs.
  *
- * For each layer: chainID(n) = diffID(1) for the first layer, else
- * sha256(chainID(n-1) + " " + diffID(n)) (OCI image-spec config.md). If a
- * snapshot with that name exists (Stat) it is reused; otherwise the layer is
- * applied on a fresh active snapshot (Prepare on the previous chain ID →
- * Diff.Apply → the applied digest must equal the diff ID → Commit under the
- * chain ID). On any error the active snapshot is removed: no half-made
- * snapshot stays visible.
+ * chainID(1) = diffID(1); chainID(n) = sha256(chainID(n-1) + " " + diffID(n))
+ * (OCI image-spec config.md). A layer whose chain ID exists (Stat) is reused.
+ * Otherwise an active snapshot "extract-<unique> <chainID>" is prepared on the
+ * previous chain ID, labelled containerd.io/snapshot.ref=<chainID> (the
+ * "target", so a concurrent unpack of the same chain in the namespace gets
+ * AlreadyExists and reuses the winner's), the layer is applied, the applied
+ * digest must equal the diff ID, and the snapshot is committed under the
+ * chain ID with the same labels. On any error the active snapshot is removed:
+ * no half-made snapshot stays visible.
  */
 import * as crypto from 'node:crypto';
 import { isAlreadyExists, isNotFound, InvalidArgumentError } from '../../../proto/src/errdefs';
-import type { Snapshotter } from '../snapshots/snapshotter';
+import { INHERITED_LABEL_PREFIX, LABEL_SNAPSHOT_REF } from '../metadata/labels';
+import type { Mount, Snapshotter } from '../snapshots/snapshotter';
 import type { Descriptor } from './content';
-import { UNCOMPRESSED_LABEL, type DiffService } from './local';
 import { warnOnError } from '../snapshots/log';
 
 export interface Layer {
@@ -22,6 +24,16 @@ export interface Layer {
   blob: Descriptor;
   /** Its uncompressed digest (from the image config's rootfs.diff_ids). */
   diffId: string;
+}
+
+/** What applies a layer onto mounts: the DiffService in process, or a daemon's Diff service. */
+export interface Applier {
+  apply(desc: Descriptor, mounts: Mount[]): Promise<Descriptor>;
+}
+
+export interface UnpackOptions {
+  /** Called after a layer was applied and committed (not for reused ones): the caller labels the blob. */
+  onUnpacked?: (layer: Layer, chainId: string) => Promise<void>;
 }
 
 export function chainIds(diffIds: string[]): string[] {
@@ -32,33 +44,64 @@ export function chainIds(diffIds: string[]): string[] {
   return out;
 }
 
+/** containerd's uniquePart(): nanoseconds and 3 random bytes, base64url. */
+const uniquePart = (): string => `${process.hrtime.bigint() % 1_000_000_000n}-${crypto.randomBytes(3).toString('base64url')}`;
+
+const exists = (sn: Snapshotter, key: string): Promise<boolean> =>
+  sn.stat(key).then(
+    () => true,
+    (err: unknown) => {
+      if (isNotFound(err)) return false;
+      throw new Error(`failed to stat snapshot ${key}: ${(err as Error).message}`, { cause: err });
+    },
+  );
+
 /** Unpacks layers onto sn; resolves to the chain ID of the top layer (the image's rootfs parent). */
-export async function unpackLayers(sn: Snapshotter, diff: DiffService, layers: Layer[], labels: Record<string, string> = {}): Promise<string> {
+export async function unpackLayers(sn: Snapshotter, applier: Applier, layers: Layer[], opts: UnpackOptions = {}): Promise<string> {
   const chain = chainIds(layers.map((l) => l.diffId));
-  let parent = '';
   for (const [i, layer] of layers.entries()) {
     const chainId = chain[i];
-    try {
-      await sn.stat(chainId);
-      parent = chainId;
-      continue;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    const key = `extract-${crypto.randomBytes(6).toString('hex')} ${chainId}`;
-    const mounts = await sn.prepare(key, parent, { labels: { 'containerd.io/snapshot.ref': chainId } });
-    try {
-      const applied = await diff.apply(layer.blob, mounts);
-      if (applied.digest !== layer.diffId) {
-        throw new InvalidArgumentError(`wrong diff id calculated on extraction ${applied.digest}, expected ${layer.diffId}`);
+    const parent = i === 0 ? '' : chain[i - 1];
+    if (await exists(sn, chainId)) continue;
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(layer.blob.annotations ?? {})) if (k.startsWith(INHERITED_LABEL_PREFIX)) labels[k] = v;
+    labels[LABEL_SNAPSHOT_REF] = chainId;
+
+    let key = '';
+    let mounts: Mount[] | undefined;
+    for (let attempt = 1; attempt <= 3 && !mounts; attempt++) {
+      key = `extract-${uniquePart()} ${chainId}`;
+      try {
+        mounts = await sn.prepare(key, parent, { labels });
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw new Error(`failed to prepare extraction snapshot ${JSON.stringify(key)}: ${(err as Error).message}`, { cause: err });
+        if (await exists(sn, chainId)) break; // made by someone else meanwhile
       }
-      await sn.commit(chainId, key, { labels: { ...labels, [UNCOMPRESSED_LABEL]: layer.diffId } });
-    } catch (err) {
-      await sn.remove(key).catch(warnOnError('diff.unpack', 'failed to remove active snapshot after a failed unpack', { key }));
-      // Someone else unpacked the same chain meanwhile: use theirs.
-      if (!isAlreadyExists(err)) throw err;
     }
-    parent = chainId;
+    if (!mounts) {
+      if (await exists(sn, chainId)) continue;
+      throw new Error(`unable to prepare extraction snapshot for ${chainId}`);
+    }
+    const abort = () => sn.remove(key).catch(warnOnError('diff.unpack', 'failed to remove active snapshot after a failed unpack', { key }));
+    let applied: Descriptor;
+    try {
+      applied = await applier.apply(layer.blob, mounts);
+    } catch (err) {
+      await abort();
+      throw new Error(`failed to extract layer ${layer.diffId}: ${(err as Error).message}`, { cause: err });
+    }
+    if (applied.digest !== layer.diffId) {
+      await abort();
+      throw new InvalidArgumentError(`wrong diff id calculated on extraction ${JSON.stringify(applied.digest)}, expected ${JSON.stringify(layer.diffId)}`);
+    }
+    try {
+      await sn.commit(chainId, key, { labels });
+    } catch (err) {
+      await abort();
+      if (isAlreadyExists(err)) continue; // someone else committed the same chain: theirs is used
+      throw new Error(`failed to commit snapshot ${key}: ${(err as Error).message}`, { cause: err });
+    }
+    await opts.onUnpacked?.(layer, chainId);
   }
-  return parent;
+  return chain[chain.length - 1] ?? '';
 }

@@ -19,7 +19,7 @@ export interface Envelope {
 
 let eventsRoot: protobuf.Root | undefined;
 function root(): protobuf.Root {
-  eventsRoot ??= loadRoot(['events/container.proto', 'events/content.proto', 'events/image.proto', 'events/namespace.proto', 'events/task.proto']);
+  eventsRoot ??= loadRoot(['events/container.proto', 'events/content.proto', 'events/image.proto', 'events/namespace.proto', 'events/snapshot.proto', 'events/task.proto']);
   return eventsRoot;
 }
 

@@ -1,15 +1,23 @@
 /**
- * The seam between images and snapshots (filled by the snapshot issue):
- * after an import or pull, an Unpacker turns an image's layers into committed
- * snapshots keyed by chain IDs in the named snapshotter, through the diff
- * service (Stat → Prepare → Diff/Apply → Commit, as containerd's unpacker).
+ * Unpacking after an import or pull, in the client as containerd's does it
+ * (unpacker.go, image.Unpack): the image's layers become committed snapshots
+ * keyed by chain IDs in the named snapshotter, through the daemon's Snapshots
+ * and Diff services (Stat → Prepare → Diff/Apply → Commit); each unpacked
+ * layer blob gets containerd.io/uncompressed=<diff ID>, the config
+ * containerd.io/gc.ref.snapshot.<snapshotter>=<top chain ID>, which keeps the
+ * snapshots alive for as long as the image. Import and pull run under a lease,
+ * so nothing is collected half-way.
  *
- * The snapshot code calls setUnpacker() once (e.g. from its berthctl command
- * module); pull and import then call unpackImage() for the platform they
- * fetched. Without an Unpacker, images stay packed and nothing fails.
+ * daemonUnpacker is installed by default; setUnpacker() swaps it (undefined:
+ * images stay packed).
  */
+import { InvalidArgumentError } from '../../../proto/src/errdefs';
 import type { Client } from '../client/client';
 import { readBlob, type Descriptor } from '../client/content';
+import { RemoteDiff } from '../client/diff';
+import { RemoteSnapshotter } from '../client/snapshots';
+import { unpackLayers } from '../diff/unpack';
+import { LABEL_GC_SNAP_REF, LABEL_UNCOMPRESSED } from '../metadata/labels';
 import { children, isIndex, isManifest } from './media-types';
 import { matches, type Platform } from './platforms';
 
@@ -30,9 +38,32 @@ export interface Unpacker {
   unpack(client: Client, req: UnpackRequest): Promise<{ chainId: string }>;
 }
 
-let current: Unpacker | undefined;
+/** Sets labels on a blob through the content service (one field-mask path per label). */
+async function labelBlob(client: Client, digest: string, labels: Record<string, string>): Promise<void> {
+  await client.call('content', 'Update', { info: { digest, labels }, updateMask: { paths: Object.keys(labels).map((k) => `labels.${k}`) } });
+}
 
-/** Installed by the snapshot/diff code; until then images stay packed. */
+/** Unpacks through the daemon's services, as ctr does against containerd. */
+export const daemonUnpacker: Unpacker = {
+  async unpack(client, req) {
+    const config = JSON.parse((await readBlob(client, req.config.digest)).toString()) as { rootfs?: { diff_ids?: string[] } };
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== req.layers.length) {
+      throw new InvalidArgumentError(`number of layers and diffIDs don't match: ${req.layers.length} != ${diffIds.length}: invalid argument`);
+    }
+    const sn = new RemoteSnapshotter(client, req.snapshotter);
+    const layers = req.layers.map((blob, i) => ({ blob, diffId: diffIds[i] }));
+    const chainId = await unpackLayers(sn, new RemoteDiff(client), layers, {
+      onUnpacked: (l) => labelBlob(client, l.blob.digest, { [LABEL_UNCOMPRESSED]: l.diffId }),
+    });
+    if (chainId) await labelBlob(client, req.config.digest, { [`${LABEL_GC_SNAP_REF}${req.snapshotter}`]: chainId });
+    return { chainId };
+  },
+};
+
+let current: Unpacker | undefined = daemonUnpacker;
+
+/** Replaces the unpacker (undefined: images stay packed). */
 export function setUnpacker(u: Unpacker | undefined): void {
   current = u;
 }

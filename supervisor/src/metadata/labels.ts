@@ -6,6 +6,12 @@ export const LABEL_GC_SNAP_REF = 'containerd.io/gc.ref.snapshot.';
 export const LABEL_GC_CONTENT_REF = 'containerd.io/gc.ref.content';
 export const LABEL_GC_EXPIRE = 'containerd.io/gc.expire';
 export const LABEL_GC_FLAT = 'containerd.io/gc.flat';
+/** The committed snapshot an unpack is making (the "target"; unpacker.go labelSnapshotRef). */
+export const LABEL_SNAPSHOT_REF = 'containerd.io/snapshot.ref';
+/** Snapshot labels with this prefix reach the backend (snapshots.FilterInheritedLabels). */
+export const INHERITED_LABEL_PREFIX = 'containerd.io/snapshot/';
+/** A layer blob's uncompressed digest (its diff ID). */
+export const LABEL_UNCOMPRESSED = 'containerd.io/uncompressed';
 
 const maxSize = 4096;
 

@@ -1,37 +1,24 @@
 /**
- * The shape of a snapshotter plugin registration, structurally the daemon's
- * Registration (supervisor/src/daemon/plugins.ts: {type, id, requires, config,
- * init}), so that berthd registers these objects as they are. A plugin that
- * cannot run here throws SkipPlugin (containerd's ErrSkipPlugin); at merge
- * this class gives way to the daemon's own SkipPlugin/skip().
+ * The shape of a snapshotter plugin: the daemon's Registration
+ * (supervisor/src/daemon/plugins.ts) with an init that needs only the part of
+ * the InitContext a snapshotter uses, so a test can open a plugin without a
+ * daemon. A plugin that cannot run here calls the daemon's skip(reason)
+ * (containerd's ErrSkipPlugin); introspection shows the reason.
  */
+import { arch } from 'node:os';
+import { PluginType, type InitContext, type Platform, type Registration } from '../daemon/plugins';
 import type { Snapshotter } from './snapshotter';
 
-export const SNAPSHOTTER_PLUGIN_TYPE = 'io.containerd.snapshotter.v1';
+export const SNAPSHOTTER_PLUGIN_TYPE = PluginType.Snapshot;
 
-export interface SnapshotterInitContext {
-  /** <daemon root>/io.containerd.snapshotter.v1.<id>, the default root_path. */
-  root: string;
-  /** The plugin's defaults overlaid with [plugins."io.containerd.snapshotter.v1.<id>"]. */
-  config: Record<string, unknown>;
-  /** Published to introspection. */
-  exports?: Record<string, string>;
-}
+export type SnapshotterInitContext = Pick<InitContext, 'root' | 'config'> & Partial<Pick<InitContext, 'exports'>>;
 
-export interface SnapshotterRegistration {
-  type: typeof SNAPSHOTTER_PLUGIN_TYPE;
-  id: string;
-  requires?: string[];
-  config?: Record<string, unknown>;
+export interface SnapshotterRegistration extends Registration<Snapshotter> {
   init(ic: SnapshotterInitContext): Promise<Snapshotter>;
 }
 
-export class SkipPlugin extends Error {
-  constructor(reason: string) {
-    super(reason);
-    this.name = 'SkipPlugin';
-  }
-}
+/** The platform a snapshotter serves (containerd: platforms.DefaultSpec()). */
+export const hostPlatforms = (): Platform[] => [{ os: 'linux', architecture: ({ x64: 'amd64', ia32: '386' } as Record<string, string>)[arch()] ?? arch(), variant: '' }];
 
 /** root_path from the config, else the plugin's own directory. */
 export const rootPath = (ic: SnapshotterInitContext): string => (typeof ic.config.root_path === 'string' && ic.config.root_path) || ic.root;

@@ -4,11 +4,13 @@
  * containerd's plugin.ErrSkipPlugin.
  */
 import { isFailedPrecondition } from '../../../../proto/src/errdefs';
-import { rootPath, SkipPlugin, SNAPSHOTTER_PLUGIN_TYPE, type SnapshotterRegistration } from '../plugin-types';
+import { skip } from '../../daemon/plugins';
+import { hostPlatforms, rootPath, SNAPSHOTTER_PLUGIN_TYPE, type SnapshotterRegistration } from '../plugin-types';
 import { BtrfsSnapshotter } from './btrfs';
 
 export const btrfsPlugin: SnapshotterRegistration = {
   type: SNAPSHOTTER_PLUGIN_TYPE,
+  platforms: hostPlatforms(),
   id: 'btrfs',
   config: { root_path: '' },
   async init(ic) {
@@ -17,7 +19,7 @@ export const btrfsPlugin: SnapshotterRegistration = {
     try {
       return await BtrfsSnapshotter.open(root);
     } catch (err) {
-      if (isFailedPrecondition(err)) throw new SkipPlugin((err as Error).message);
+      if (isFailedPrecondition(err)) skip((err as Error).message);
       throw err;
     }
   },
