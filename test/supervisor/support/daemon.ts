@@ -110,6 +110,8 @@ export interface BerthdOptions {
   config?: string | null;
   extraArgs?: string[];
   dir?: string;
+  /** TOML appended to the generated config (e.g. a snapshotter's [plugins."…"] table); containerd gets it too. */
+  extraConfig?: string;
 }
 
 export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
@@ -120,13 +122,13 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
   const address = path.join(dir, 'berthd.sock');
   const cfg = opts.config === undefined ? path.join(dir, 'config.toml') : opts.config;
   const args = [berthdJs, ...(cfg ? ['--config', cfg] : []), '--root', root, '--state', state, '--address', address, ...(opts.extraArgs ?? [])];
-  if (cfg && opts.config === undefined && !fs.existsSync(cfg)) fs.writeFileSync(cfg, '');
+  if (cfg && opts.config === undefined && !fs.existsSync(cfg)) fs.writeFileSync(cfg, opts.extraConfig ?? '');
   fs.rmSync(address, { force: true }); // a killed daemon's socket: wait for the new one
   return startProcess(process.execPath, args, dir, address, root, state);
 }
 
 /** A private containerd (the peer) with its own root, state and socket. */
-export async function startContainerd(): Promise<Daemon> {
+export async function startContainerd(opts: Pick<BerthdOptions, 'extraConfig'> = {}): Promise<Daemon> {
   const dir = trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-peer-')));
   const root = path.join(dir, 'root');
   const state = path.join(dir, 'state');
@@ -135,7 +137,7 @@ export async function startContainerd(): Promise<Daemon> {
   // Only what a content/image benchmark needs: no CRI, no TTRPC collisions.
   fs.writeFileSync(
     cfg,
-    `version = 2\nroot = "${root}"\nstate = "${state}"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${address}"\n[ttrpc]\n  address = "${address}.ttrpc"\n[debug]\n  address = "${address}.debug"\n`,
+    `version = 2\nroot = "${root}"\nstate = "${state}"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${address}"\n[ttrpc]\n  address = "${address}.ttrpc"\n[debug]\n  address = "${address}.debug"\n${opts.extraConfig ?? ''}`,
   );
   return startProcess('containerd', ['--config', cfg], dir, address, root, state);
 }
@@ -152,5 +154,5 @@ export function removeDir(dir: string): void {
 export const peerMode = process.env.BERTH_DAEMON === 'containerd';
 
 export function startDaemon(opts: BerthdOptions = {}): Promise<Daemon> {
-  return peerMode ? startContainerd() : startBerthd(opts);
+  return peerMode ? startContainerd(opts) : startBerthd(opts);
 }
