@@ -288,8 +288,8 @@ export class SnapshotStore {
   /**
    * Removes every backend snapshot that no namespace's record names, children
    * before parents (garbageCollect + pruneBranch), then lets the backend clean
-   * up what it knows of (snapshots.Cleaner). Skipped when nothing went away
-   * since the last run, unless forced.
+   * up what it knows of (snapshots.Cleaner), all while no create or commit
+   * runs. Skipped when nothing went away since the last run, unless forced.
    */
   async garbageCollect(force = false): Promise<number> {
     if (!this.dirty && !force) return 0;
@@ -325,8 +325,10 @@ export class SnapshotStore {
         }
       };
       for (const r of roots) await prune(r);
+      // Inside the lock: a backend's cleanup removes directories no record
+      // names, which includes those of a create in flight.
+      await this.backend.cleanup?.();
     });
-    await this.backend.cleanup?.();
     return removed;
   }
 }
