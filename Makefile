@@ -5,7 +5,7 @@ CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE
 NATIVE_SRC := $(wildcard runtime/native/*.c)
 NATIVE_HDR := $(wildcard runtime/native/*.h)
 
-.PHONY: all setup build native generated bundle typecheck demo test test-unit test-vm bench clean
+.PHONY: all setup build native generated bundle typecheck demo test test-unit test-vm test-vm-full bench clean
 
 all: build
 
@@ -39,9 +39,13 @@ demo: build
 test: build
 	@scripts/test.sh
 
-## test-vm: the cgroup v2 and devicemapper tests inside a QEMU guest
+## test-vm: the cgroup v2 and devicemapper tests inside a QEMU guest (the devmapper suite's CI subset)
 test-vm: build
 	@scripts/test-vm.sh
+
+## test-vm-full: the same with every devmapper conformance check (128LayersMount too: ~20 min under TCG)
+test-vm-full: build
+	@BERTH_VM_FULL=1 VM_TIMEOUT=3600 scripts/test-vm.sh
 
 ## bench: the benchmarks under bench/, beside their peers
 bench: build

@@ -12,7 +12,7 @@ import { RemoteDiff } from '../../supervisor/src/client/diff';
 import { RemoteSnapshotter } from '../../supervisor/src/client/snapshots';
 import { withTempMount } from '../../supervisor/src/mount/mount';
 import { detachAllLoopbacks, loopbackSkipReason, mountLoopback, type Loopback } from '../../supervisor/src/snapshots/testsuite/loopback';
-import { peerMode, removeDir, startDaemon, type Daemon } from './support/daemon';
+import { berthctlJs, peerMode, removeDir, startDaemon, type Daemon } from './support/daemon';
 import { run, runOk } from './support/run';
 
 const btrfsSkip = loopbackSkipReason(['mkfs.btrfs', 'losetup']) ?? (fs.readFileSync('/proc/filesystems', 'utf8').includes('btrfs') ? undefined : 'no btrfs in /proc/filesystems');
@@ -105,6 +105,30 @@ const ctrOk = (...args: string[]) => runOk('ctr', ['--address', d.address, '--na
     await ctrOk(...s, 'rm', 'child', 'look');
     await ctrOk(...s, 'rm', 'base');
     expect((await ctrOk(...s, 'ls')).stdout.trim().split('\n')).toHaveLength(1); // the header only
+  });
+
+  test('berthctl snapshots: prepare, commit, view, ls, info, label, usage, mounts, rm', async () => {
+    const ctl = (...args: string[]) => run(process.execPath, [berthctlJs, '--address', d.address, '--namespace', 'snaps-ctl', 'snapshots', '--snapshotter', 'native', ...args]);
+    const ok = async (...args: string[]) => {
+      const r = await ctl(...args);
+      if (r.code !== 0) throw new Error(`berthctl snapshots ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    await ok('prepare', 'a', '--target', '/mnt');
+    await ok('commit', 'base', 'a');
+    expect(await ok('view', 'v', 'base', '--target', '/mnt')).toMatch(/^mount -t bind \S+ \/mnt -o (ro,rbind|rbind,ro)\n$/);
+    expect(await ok('mounts', '/x', 'v')).toMatch(/^mount -t bind \S+ \/x -o (ro,rbind|rbind,ro)\n$/);
+    const ls = JSON.parse(await ok('ls', '--format', 'json')) as Array<{ name: string; kind: string; parent: string; labels: Record<string, string> }>;
+    expect(ls.map((i) => [i.name, i.kind, i.parent]).sort()).toEqual([['base', 'committed', ''], ['v', 'view', 'base']]);
+    expect(ls[0].labels['containerd.io/gc.root']).toMatch(/^\d{4}-/); // kept from GC, as ctr's
+    expect(await ok('label', 'v', 'team=berth')).toMatch(/team=berth/);
+    expect(JSON.parse(await ok('info', 'v')).labels.team).toBe('berth');
+    expect(await ok('usage', 'base')).toMatch(/base\s+\d/);
+    const busy = await ctl('rm', 'base');
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/cannot remove snapshot with child|failed precondition/);
+    await ok('rm', 'v', 'base');
+    expect(JSON.parse(await ok('ls', '--format', 'json'))).toEqual([]);
   });
 
   test('an unknown snapshotter is InvalidArgument', async () => {

@@ -16,6 +16,7 @@ import { gcCommand } from './gc';
 import { imagesCommand } from './images';
 import { leasesCommand } from './leases';
 import { namespacesCommand } from './namespaces';
+import { snapshotsCommand } from './snapshots';
 import { versionCommand } from './version';
 
 export const commands: CommandModule<GlobalArgs, never>[] = [
@@ -24,6 +25,7 @@ export const commands: CommandModule<GlobalArgs, never>[] = [
   namespacesCommand,
   leasesCommand,
   containersCommand,
+  snapshotsCommand,
   eventsCommand,
   gcCommand,
   versionCommand,
