@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { RemoteSnapshotter } from '../../supervisor/src/client/snapshots';
 import { chainIds } from '../../supervisor/src/diff/unpack';
-import { berthctlJs, peerMode, removeDir, startDaemon, type Daemon } from './support/daemon';
+import { berthctlJs, peerMode, removeDir, startBerthd, startDaemon, type Daemon } from './support/daemon';
 import { collectGarbage } from './support/gc';
 import { blobFile, makeBusyboxLayout, tarLayout, type Layout } from './support/image';
 import { startRegistry, type Registry } from './support/registry';
@@ -171,4 +171,19 @@ test('a lease protects a prepared snapshot from garbage collection until it is d
   expect((await sn.stat('protected')).kind).toBe('active');
   await c.call('leases', 'Delete', { id: 'protect', sync: true });
   await expect(sn.stat('protected')).rejects.toMatchObject({ kind: 'NotFound' });
+});
+
+(peerMode ? test.skip : test)('a restarted berthd keeps the unpacked snapshots, their records and their GC references', async () => {
+  await ctrOk('--namespace', 'restart', 'images', 'import', '--base-name', 'test/busybox', archive);
+  await ctrOk('--namespace', 'restart', 'snapshots', 'prepare', 'work', chain[1]);
+  const dir = d.dir;
+  await d.stop();
+  d = await startBerthd({ dir });
+  expect((await snapshots('restart')).map((r) => r.key)).toEqual([...chain, 'work'].sort());
+  expect((await ctrOk('--namespace', 'restart', 'images', 'check')).stdout).toMatch(/complete \(3\/3\).*\btrue\s*$/m);
+  expect(JSON.parse((await ctrOk('--namespace', 'restart', 'snapshots', 'info', 'work')).stdout)).toMatchObject({ Kind: 'Active', Parent: chain[1] });
+  await ctrOk('--namespace', 'restart', 'snapshots', 'rm', 'work');
+  await ctrOk('--namespace', 'restart', 'images', 'rm', '--sync', 'test/busybox:latest');
+  expect(await snapshots('restart')).toEqual([]);
+  expect(overlayDirs()).toEqual([]);
 });
