@@ -6,14 +6,16 @@
  * 1. chain: Prepare + Mounts + Remove of an active snapshot on top of a 10-deep
  *    committed chain, overlayfs. Three ways:
  *      a. `ctr snapshots` → a private containerd (its own root, socket)
- *      b. the same `ctr snapshots` → berth's Snapshots service (gRPC server in this process)
+ *      b. the same `ctr snapshots` → berthd (its own root, socket)
  *      c. berth's library, in process
- *    (a) vs (b) is the like-for-like ratio: same client, same wire.
- * 2. unpack: Apply of a ~40 MB gzip layer (made here: 4000 files) onto an overlayfs
- *    snapshot — berth's DiffService.apply vs containerd unpacking the same layer
- *    (`ctr images import` of a one-layer OCI archive; that time includes the ingest,
- *    so the ingest alone — `ctr images import --no-unpack` — is subtracted) and
- *    GNU tar -xzf onto a plain directory as a floor.
+ *    (a) vs (b) is the like-for-like ratio: same client, same wire, a daemon each.
+ * 2. unpack of a ~40 MB gzip layer (made here: 4000 files) into overlayfs:
+ *    `ctr images import` of a one-layer OCI archive into berthd and into
+ *    containerd, each minus its own `--no-unpack` import (the ingest), so the
+ *    unpack alone (Stat, Prepare, Diff.Apply, Commit, labels) is compared;
+ *    plus berth's DiffService.apply in process and GNU tar -xzf onto a plain
+ *    directory as a floor. Between runs the image is removed with --sync and
+ *    the daemon waited on until its snapshots are gone.
  * Median of RUNS (≥ 5) runs each; ratios are berth / peer (lower is better).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -23,12 +25,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import * as grpc from '@grpc/grpc-js';
-import { LocalContentStore } from '../../supervisor/src/diff/content';
 import { DiffService } from '../../supervisor/src/diff/local';
 import { MediaTypes } from '../../supervisor/src/diff/compression';
 import { OverlaySnapshotter } from '../../supervisor/src/snapshots/overlay/overlay';
-import { loadSnapshotsService, snapshotsService } from '../../supervisor/src/snapshots/service';
+import { TestContent } from '../../test/supervisor/support/content';
+import { startBerthd, type Daemon } from '../../test/supervisor/support/daemon';
 
 const execFileP = promisify(execFile);
 const RUNS = Math.max(5, parseInt(process.env.RUNS ?? '7', 10));
@@ -66,13 +67,8 @@ async function ctr(sock: string, ...args: string[]): Promise<string> {
   return (await execFileP('ctr', ['--address', sock, '--namespace', 'bench', ...args], { maxBuffer: 1 << 26 })).stdout;
 }
 
-async function chainBench(tmp: string, csock: string): Promise<Record<string, number>> {
-  // berth's service over gRPC, for the same ctr client.
+async function chainBench(tmp: string, csock: string, bsock: string): Promise<Record<string, number>> {
   const sn = await OverlaySnapshotter.open(path.join(tmp, 'berth-overlay'));
-  const server = new grpc.Server();
-  server.addService(loadSnapshotsService(), snapshotsService(new Map([['overlayfs', sn]])));
-  const bsock = path.join(tmp, 'berth.sock');
-  await new Promise<void>((res, rej) => server.bindAsync(`unix://${bsock}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? rej(e) : res())));
   const s = ['snapshots', '--snapshotter', 'overlayfs'];
   for (const sock of [csock, bsock]) {
     let parent = '';
@@ -81,6 +77,10 @@ async function chainBench(tmp: string, csock: string): Promise<Record<string, nu
       await ctr(sock, ...s, 'commit', `l${i}`, `l${i}-a`);
       parent = `l${i}`;
     }
+  }
+  for (let i = 0, parent = ''; i < 10; parent = `l${i}`, i++) {
+    await sn.prepare(`l${i}-a`, parent);
+    await sn.commit(`l${i}`, `l${i}-a`);
   }
   /** One Prepare + Mounts + Remove through ctr, in ms. */
   const viaCtr = async (sock: string): Promise<number> => {
@@ -114,9 +114,9 @@ async function chainBench(tmp: string, csock: string): Promise<Record<string, nu
     b.push(tb / OPS);
     l.push(await lib());
   }
-  await new Promise<void>((r) => server.tryShutdown(() => r()));
   await sn.close();
-  return { containerdCtrMs: median(c), berthCtrMs: median(b), berthLibraryMs: median(l) };
+  for (const sock of [csock, bsock]) for (let i = 9; i >= 0; i--) await ctr(sock, ...s, 'rm', `l${i}`);
+  return { containerdCtrMs: median(c), berthdCtrMs: median(b), berthLibraryMs: median(l) };
 }
 
 /** A ~40 MB layer: 4000 files of 1–20 KB of random bytes (incompressible, like binaries). */
@@ -156,12 +156,22 @@ async function ociArchive(tmp: string, layerGz: Buffer, diffId: string): Promise
   return tar;
 }
 
-async function unpackBench(tmp: string, csock: string): Promise<Record<string, number>> {
+/** Removes the image and waits until the daemon's GC has removed its snapshots (not timed). */
+async function clean(sock: string): Promise<void> {
+  await ctr(sock, 'images', 'rm', '--sync', 'bench/layer:latest').catch(() => undefined);
+  for (let i = 0; i < 200; i++) {
+    if ((await ctr(sock, 'snapshots', '--snapshotter', 'overlayfs', 'ls')).trim().split('\n').length <= 1) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`snapshots left on ${sock}`);
+}
+
+async function unpackBench(tmp: string, csock: string, bsock: string): Promise<Record<string, number>> {
   const src = makeLayer(path.join(tmp, 'layer-src'));
   const tar = (await execFileP('tar', ['-C', src, '--sort=name', '--owner=0', '--group=0', '-cf', '-', '.'], { encoding: 'buffer', maxBuffer: 1 << 28 })).stdout as Buffer;
   const gz = zlib.gzipSync(tar, { level: 1 });
   const diffId = `sha256:${crypto.createHash('sha256').update(tar).digest('hex')}`;
-  const store = new LocalContentStore(path.join(tmp, 'content'));
+  const store = new TestContent(path.join(tmp, 'content'));
   const w = await store.writer('layer');
   await w.write(gz);
   const digest = `sha256:${crypto.createHash('sha256').update(gz).digest('hex')}`;
@@ -174,51 +184,46 @@ async function unpackBench(tmp: string, csock: string): Promise<Record<string, n
   const image = await ociArchive(tmp, gz, diffId);
   fs.writeFileSync(path.join(tmp, 'layer.tar.gz'), gz);
 
-  const berth: number[] = [];
-  const containerd: number[] = [];
-  const ingestOnly: number[] = [];
-  const gnuTar: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
+  const importMs = async (sock: string, ...flags: string[]): Promise<number> => {
+    await clean(sock);
+    const t0 = process.hrtime.bigint();
+    await ctr(sock, 'images', 'import', ...flags, '--snapshotter', 'overlayfs', image);
+    const t = ms(t0);
+    await clean(sock);
+    return t;
+  };
+  const r: Record<string, number[]> = { lib: [], gnuTar: [], bImport: [], bIngest: [], cImport: [], cIngest: [] };
+  for (let i = 0; i < RUNS; i++) {
     let t0 = process.hrtime.bigint();
-    const m = await sn.prepare(`u${r}`, 'base');
+    const m = await sn.prepare(`u${i}`, 'base');
     await diff.apply(desc, m);
-    berth.push(ms(t0));
-    await sn.remove(`u${r}`);
-
-    await ctr(csock, 'images', 'rm', '--sync', 'bench/layer:latest').catch(() => undefined);
-    await ctr(csock, 'content', 'prune', 'references').catch(() => undefined);
-    t0 = process.hrtime.bigint();
-    await ctr(csock, 'images', 'import', '--no-unpack', '--snapshotter', 'overlayfs', image);
-    ingestOnly.push(ms(t0));
-    await ctr(csock, 'images', 'rm', '--sync', 'bench/layer:latest');
-    for (const k of (await ctr(csock, 'snapshots', '--snapshotter', 'overlayfs', 'ls')).split('\n').slice(1)) {
-      const key = k.split(/\s+/)[0];
-      if (key.startsWith('sha256:')) await ctr(csock, 'snapshots', '--snapshotter', 'overlayfs', 'rm', key).catch(() => undefined);
-    }
-    t0 = process.hrtime.bigint();
-    await ctr(csock, 'images', 'import', '--snapshotter', 'overlayfs', image);
-    containerd.push(ms(t0));
-    await ctr(csock, 'images', 'rm', '--sync', 'bench/layer:latest');
-    for (const k of (await ctr(csock, 'snapshots', '--snapshotter', 'overlayfs', 'ls')).split('\n').slice(1)) {
-      const key = k.split(/\s+/)[0];
-      if (key.startsWith('sha256:')) await ctr(csock, 'snapshots', '--snapshotter', 'overlayfs', 'rm', key).catch(() => undefined);
-    }
-
-    const out = path.join(tmp, `gnu-${r}`);
+    r.lib.push(ms(t0));
+    await sn.remove(`u${i}`);
+    // interleaved, so that load changes on a shared machine hit both daemons alike
+    r.cIngest.push(await importMs(csock, '--no-unpack'));
+    r.bIngest.push(await importMs(bsock, '--no-unpack'));
+    r.cImport.push(await importMs(csock));
+    r.bImport.push(await importMs(bsock));
+    const out = path.join(tmp, `gnu-${i}`);
     fs.mkdirSync(out);
     t0 = process.hrtime.bigint();
     await execFileP('tar', ['-xzf', path.join(tmp, 'layer.tar.gz'), '-C', out]);
-    gnuTar.push(ms(t0));
+    r.gnuTar.push(ms(t0));
     fs.rmSync(out, { recursive: true });
   }
   await sn.close();
+  await store.close();
+  const med = (k: string) => median(r[k]);
   return {
     layerMB: gz.length / 1e6,
-    berthApplyMs: median(berth),
-    containerdImportMs: median(containerd),
-    containerdIngestOnlyMs: median(ingestOnly),
-    containerdUnpackMs: median(containerd) - median(ingestOnly),
-    gnuTarMs: median(gnuTar),
+    berthdImportMs: med('bImport'),
+    berthdIngestOnlyMs: med('bIngest'),
+    berthdUnpackMs: med('bImport') - med('bIngest'),
+    containerdImportMs: med('cImport'),
+    containerdIngestOnlyMs: med('cIngest'),
+    containerdUnpackMs: med('cImport') - med('cIngest'),
+    berthLibraryApplyMs: med('lib'),
+    gnuTarMs: med('gnuTar'),
   };
 }
 
@@ -227,24 +232,28 @@ async function main(): Promise<void> {
   const cdir = path.join(tmp, 'containerd');
   fs.mkdirSync(cdir);
   const { sock, proc } = await startContainerd(cdir);
+  let berthd: Daemon | undefined;
   try {
-    const chain = await chainBench(tmp, sock);
-    const unpack = await unpackBench(tmp, sock);
+    berthd = await startBerthd({ dir: fs.mkdtempSync(path.join(tmp, 'berthd-')) });
+    const chain = await chainBench(tmp, sock, berthd.address);
+    const unpack = await unpackBench(tmp, sock, berthd.address);
     const round = (x: number): number => Math.round(x * 100) / 100;
     const result = {
       runs: RUNS,
       chain10: {
         ...Object.fromEntries(Object.entries(chain).map(([k, v]) => [k, round(v)])),
-        ratioBerthVsContainerdSameCtr: round(chain.berthCtrMs / chain.containerdCtrMs),
+        ratioBerthdVsContainerdSameCtr: round(chain.berthdCtrMs / chain.containerdCtrMs),
       },
       unpack: {
         ...Object.fromEntries(Object.entries(unpack).map(([k, v]) => [k, round(v)])),
-        ratioBerthVsContainerdUnpack: round(unpack.berthApplyMs / unpack.containerdUnpackMs),
-        ratioBerthVsGnuTar: round(unpack.berthApplyMs / unpack.gnuTarMs),
+        ratioBerthdVsContainerdUnpack: round(unpack.berthdUnpackMs / unpack.containerdUnpackMs),
+        ratioBerthdVsContainerdImportWithUnpack: round(unpack.berthdImportMs / unpack.containerdImportMs),
+        ratioBerthLibraryVsGnuTar: round(unpack.berthLibraryApplyMs / unpack.gnuTarMs),
       },
     };
     console.log(JSON.stringify(result, null, 2));
   } finally {
+    await berthd?.stop();
     proc.kill('SIGTERM');
     await new Promise((r) => proc.once('exit', r));
     // containerd leaves overlay mounts of nothing here (no containers), but check before removing.

@@ -7,8 +7,11 @@
  *
  * Clients: berthctl for berthd and ctr for containerd (each daemon with its
  * own CLI, end to end), plus ctr against berthd (the same client on both
- * daemons, which isolates the daemons). Pull with ctr is `content fetch`:
- * `ctr images pull` would also unpack, which berthd cannot do yet.
+ * daemons, which isolates the daemons). Each case runs with unpacking into
+ * overlayfs (the default of both CLIs: `images import`, `images pull`) and
+ * without (`--no-unpack`, `ctr content fetch`); between runs the image is
+ * removed with --sync and the daemon is waited on until its snapshots are
+ * gone, so every unpack starts from nothing.
  *
  *   node bench/supervisor/run.mjs            (bundles this file and runs it)
  */
@@ -51,20 +54,38 @@ async function main(): Promise<void> {
     const berthctl = (...a: string[]) => [process.execPath, [berthctlJs, '--address', b, ...a]] as const;
     const ctr = (addr: string, ...a: string[]) => ['ctr', ['--address', addr, ...a]] as const;
 
-    type Case = { name: string; run: readonly [string, readonly string[]]; clean: readonly [string, readonly string[]] };
+    type Cmd = readonly [string, readonly string[]];
+    type Case = { name: string; run: Cmd; clean: Cmd; addr: string; via: 'ctr' | 'berthctl' };
+    const rmImg = (via: 'ctr' | 'berthctl', addr: string, name: string): Cmd => (via === 'berthctl' ? berthctl('images', 'rm', '--sync', name) : ctr(addr, 'images', 'rm', '--sync', name));
     const cases: Case[] = [
-      { name: 'import  berthctl → berthd', run: berthctl('images', 'import', '--progress=false', '--base-name', 'bench/img', archive), clean: berthctl('images', 'rm', '--sync', 'bench/img:latest') },
-      { name: 'import  ctr → berthd', run: ctr(b, 'images', 'import', '--no-unpack', '--base-name', 'bench/img', archive), clean: ctr(b, 'images', 'rm', '--sync', 'bench/img:latest') },
-      { name: 'import  ctr → containerd', run: ctr(c, 'images', 'import', '--no-unpack', '--base-name', 'bench/img', archive), clean: ctr(c, 'images', 'rm', '--sync', 'bench/img:latest') },
-      { name: 'pull    berthctl → berthd', run: berthctl('images', 'pull', '--progress=false', '--plain-http', '--no-unpack', ref), clean: berthctl('images', 'rm', '--sync', ref) },
-      { name: 'pull    ctr → berthd', run: ctr(b, 'content', 'fetch', '--plain-http', ref), clean: ctr(b, 'images', 'rm', '--sync', ref) },
-      { name: 'pull    ctr → containerd', run: ctr(c, 'content', 'fetch', '--plain-http', ref), clean: ctr(c, 'images', 'rm', '--sync', ref) },
+      { name: 'import  berthctl → berthd', via: 'berthctl', addr: b, run: berthctl('images', 'import', '--progress=false', '--base-name', 'bench/img', archive), clean: rmImg('berthctl', b, 'bench/img:latest') },
+      { name: 'import  ctr → berthd', via: 'ctr', addr: b, run: ctr(b, 'images', 'import', '--base-name', 'bench/img', archive), clean: rmImg('ctr', b, 'bench/img:latest') },
+      { name: 'import  ctr → containerd', via: 'ctr', addr: c, run: ctr(c, 'images', 'import', '--base-name', 'bench/img', archive), clean: rmImg('ctr', c, 'bench/img:latest') },
+      { name: 'pull    berthctl → berthd', via: 'berthctl', addr: b, run: berthctl('images', 'pull', '--progress=false', '--plain-http', ref), clean: rmImg('berthctl', b, ref) },
+      { name: 'pull    ctr → berthd', via: 'ctr', addr: b, run: ctr(b, 'images', 'pull', '--plain-http', ref), clean: rmImg('ctr', b, ref) },
+      { name: 'pull    ctr → containerd', via: 'ctr', addr: c, run: ctr(c, 'images', 'pull', '--plain-http', ref), clean: rmImg('ctr', c, ref) },
+      { name: 'import  berthctl → berthd (no unpack)', via: 'berthctl', addr: b, run: berthctl('images', 'import', '--progress=false', '--no-unpack', '--base-name', 'bench/img', archive), clean: rmImg('berthctl', b, 'bench/img:latest') },
+      { name: 'import  ctr → berthd (no unpack)', via: 'ctr', addr: b, run: ctr(b, 'images', 'import', '--no-unpack', '--base-name', 'bench/img', archive), clean: rmImg('ctr', b, 'bench/img:latest') },
+      { name: 'import  ctr → containerd (no unpack)', via: 'ctr', addr: c, run: ctr(c, 'images', 'import', '--no-unpack', '--base-name', 'bench/img', archive), clean: rmImg('ctr', c, 'bench/img:latest') },
+      { name: 'pull    berthctl → berthd (no unpack)', via: 'berthctl', addr: b, run: berthctl('images', 'pull', '--progress=false', '--plain-http', '--no-unpack', ref), clean: rmImg('berthctl', b, ref) },
+      { name: 'pull    ctr → berthd (no unpack)', via: 'ctr', addr: b, run: ctr(b, 'content', 'fetch', '--plain-http', ref), clean: rmImg('ctr', b, ref) },
+      { name: 'pull    ctr → containerd (no unpack)', via: 'ctr', addr: c, run: ctr(c, 'content', 'fetch', '--plain-http', ref), clean: rmImg('ctr', c, ref) },
     ];
+    /** Waits until the daemon's GC has removed every overlayfs snapshot (not timed). */
+    const settle = async (addr: string): Promise<void> => {
+      for (let i = 0; i < 100; i++) {
+        const ls = execFileSync('ctr', ['--address', addr, 'snapshots', '--snapshotter', 'overlayfs', 'ls'], { encoding: 'utf8' });
+        if (ls.trim().split('\n').length <= 1) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`snapshots left on ${addr} after rm --sync`);
+    };
     const results = new Map<string, number[]>(cases.map((x) => [x.name, []]));
     for (let i = 0; i < runs + 1; i++) {
       for (const x of cases) {
         const ms = time(x.run[0], [...x.run[1]]);
         time(x.clean[0], [...x.clean[1]]);
+        await settle(x.addr);
         if (i > 0) results.get(x.name)!.push(ms); // the first round warms caches
       }
     }
@@ -79,13 +100,20 @@ async function main(): Promise<void> {
     const lines = [
       `image: busybox + ${layerMiB} MiB layer, archive ${(size / 2 ** 20).toFixed(1)} MiB; ${runs} runs each (after one warm-up), interleaved; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
       '',
-      ...cases.map((x) => `${x.name.padEnd(28)} median ${m(x.name).toFixed(0).padStart(6)} ms   runs ${results.get(x.name)!.map((v) => v.toFixed(0)).join(' ')}`),
+      ...cases.map((x) => `${x.name.padEnd(40)} median ${m(x.name).toFixed(0).padStart(6)} ms   runs ${results.get(x.name)!.map((v) => v.toFixed(0)).join(' ')}`),
       '',
       `ratio containerd/berthd (>1: berthd faster)`,
-      `  import, each daemon with its CLI   ${(m('import  ctr → containerd') / m('import  berthctl → berthd')).toFixed(2)}`,
-      `  import, ctr on both daemons        ${(m('import  ctr → containerd') / m('import  ctr → berthd')).toFixed(2)}`,
-      `  pull,   each daemon with its CLI   ${(m('pull    ctr → containerd') / m('pull    berthctl → berthd')).toFixed(2)}`,
-      `  pull,   ctr on both daemons        ${(m('pull    ctr → containerd') / m('pull    ctr → berthd')).toFixed(2)}`,
+      ...(['import', 'pull'] as const).flatMap((op) => {
+        const k = (who: string, extra = '') => `${op.padEnd(7)} ${who}${extra}`;
+        const r = (a: string, bb: string) => (m(a) / m(bb)).toFixed(2);
+        return [
+          `  ${op.padEnd(6)} with unpack, each daemon with its CLI   ${r(k('ctr → containerd'), k('berthctl → berthd'))}`,
+          `  ${op.padEnd(6)} with unpack, ctr on both daemons        ${r(k('ctr → containerd'), k('ctr → berthd'))}`,
+          `  ${op.padEnd(6)} unpack alone (with − without), ctr     ${((m(k('ctr → containerd')) - m(k('ctr → containerd', ' (no unpack)'))) / (m(k('ctr → berthd')) - m(k('ctr → berthd', ' (no unpack)')))).toFixed(2)}`,
+          `  ${op.padEnd(6)} no unpack, each daemon with its CLI     ${r(k('ctr → containerd', ' (no unpack)'), k('berthctl → berthd', ' (no unpack)'))}`,
+          `  ${op.padEnd(6)} no unpack, ctr on both daemons          ${r(k('ctr → containerd', ' (no unpack)'), k('ctr → berthd', ' (no unpack)'))}`,
+        ];
+      }),
       '',
       `peak RSS: berthd ${peaks.berthd.toFixed(0)} MiB, containerd ${peaks.containerd.toFixed(0)} MiB`,
     ];
