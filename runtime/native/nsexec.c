@@ -488,6 +488,24 @@ static void do_move_root(const char *rootfs)
 		fail(errno, "/", "chdir");
 }
 
+/* SCM_RIGHTS send of one fd with some data (console sockets, seccomp notify listeners). */
+static int send_fd(int sock, int fd, const char *data, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len ? len : 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) < 0 ? -1 : 0;
+}
+
 /* CONSOLE: a pty made inside the container; its master goes over the console socket. */
 static void do_console(int sock, unsigned short rows, unsigned short cols)
 {
@@ -512,20 +530,7 @@ static void do_console(int sock, unsigned short rows, unsigned short cols)
 	}
 
 	/* runc's utils.SendFd: the name as data, the fd as SCM_RIGHTS. */
-	const char *name = "/dev/ptmx";
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &master, sizeof(int));
-	if (sendmsg(sock, &msg, 0) < 0)
+	if (send_fd(sock, master, "/dev/ptmx", strlen("/dev/ptmx")) < 0)
 		fail(errno, "console socket", "send pty master");
 	close(master);
 	close(sock);
@@ -697,24 +702,6 @@ static void do_hook(const struct step *s)
 	snprintf(detail, sizeof(detail), "%s %d%s%s", WIFSIGNALED(status) ? "signal" : "exit status",
 		 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), got ? ", output: " : "", output);
 	fail(ECANCELED, path, detail);
-}
-
-/* SCM_RIGHTS send of one fd with some data (the seccomp notify listener protocol). */
-static int send_fd(int sock, int fd, const char *data, size_t len)
-{
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len ? len : 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) < 0 ? -1 : 0;
 }
 
 /*
