@@ -404,6 +404,69 @@ static int mkdir_p(const char *path, mode_t mode)
 }
 
 /*
+ * Copies a directory's entries (files, directories, symlinks, device nodes and
+ * fifos, with their modes and owners) from one open directory to another:
+ * runc's tmpcopyup, done through fds because the source is hidden under the
+ * new mount by then.
+ */
+static void copy_tree(int from, int to, const char *what)
+{
+	int dupfd = dup(from);
+	DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
+	if (!d)
+		fail(errno, what, "read the directory to copy up");
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			fail(errno, e->d_name, "stat while copying up");
+		mode_t perm = st.st_mode & 07777;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(to, e->d_name, perm) < 0 && errno != EEXIST)
+				fail(errno, e->d_name, "mkdir while copying up");
+			int sub_from = openat(from, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub_to = openat(to, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub_from < 0 || sub_to < 0)
+				fail(errno, e->d_name, "open while copying up");
+			copy_tree(sub_from, sub_to, e->d_name);
+			close(sub_from);
+			close(sub_to);
+		} else if (S_ISLNK(st.st_mode)) {
+			char link[PATH_MAX];
+			ssize_t n = readlinkat(from, e->d_name, link, sizeof(link) - 1);
+			if (n < 0)
+				fail(errno, e->d_name, "readlink while copying up");
+			link[n] = '\0';
+			if (symlinkat(link, to, e->d_name) < 0)
+				fail(errno, e->d_name, "symlink while copying up");
+		} else if (S_ISREG(st.st_mode)) {
+			int in = openat(from, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int out = openat(to, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, perm);
+			if (in < 0 || out < 0)
+				fail(errno, e->d_name, "open while copying up");
+			char buf[65536];
+			ssize_t n;
+			while ((n = read(in, buf, sizeof(buf))) > 0)
+				if (write(out, buf, (size_t)n) != n)
+					fail(errno, e->d_name, "write while copying up");
+			if (n < 0)
+				fail(errno, e->d_name, "read while copying up");
+			close(in);
+			close(out);
+		} else if (mknodat(to, e->d_name, st.st_mode, st.st_rdev) < 0) {
+			fail(errno, e->d_name, "mknod while copying up");
+		}
+		if (fchownat(to, e->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			fail(errno, e->d_name, "chown while copying up");
+		if (!S_ISLNK(st.st_mode) && fchmodat(to, e->d_name, perm, 0) < 0)
+			fail(errno, e->d_name, "chmod while copying up");
+	}
+	closedir(d);
+}
+
+/*
  * MOUNT with F_CHECK_TARGET: open the target without following a final
  * symlink, check that /proc/self/fd/N still names the path TypeScript
  * resolved (nothing was swapped for a symlink that leaves the rootfs), and
@@ -437,6 +500,13 @@ static void do_mount(const struct step *s)
 			fail(EXDEV, target, real); /* detail: where it really points */
 		where = procfd;
 	}
+	/* tmpcopyup: the directory under the mount stays reachable through this fd. */
+	int below = -1;
+	if (s->flags & F_COPY_UP) {
+		below = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (below < 0)
+			fail(errno, target, "open the directory to copy up");
+	}
 	if (mount(src, where, fstype, flags, data) < 0) {
 		if (errno == ENOENT && (s->flags & F_IGNORE_ENOENT)) {
 			if (fd >= 0)
@@ -444,6 +514,14 @@ static void do_mount(const struct step *s)
 			return;
 		}
 		fail(errno, target, src ? src : "");
+	}
+	if (below >= 0) {
+		int above = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (above < 0)
+			fail(errno, target, "open the new mount");
+		copy_tree(below, above, target);
+		close(above);
+		close(below);
 	}
 	if (fd >= 0)
 		close(fd);

@@ -63,6 +63,7 @@ export const StepFlag = {
   IgnoreEperm: 1 << 2,
   SyncStdin: 1 << 3,
   SearchPath: 1 << 4,
+  CopyUp: 1 << 5,
 } as const;
 
 export const ForkMode = { Detach: 0, Wait: 1 } as const;
