@@ -69,6 +69,7 @@ enum step_kind {
 	STEP_BPF_DEVICES = 42,   /* cgroup dir, program, license — attach a cgroup v2 device filter */
 	STEP_REPORT = 43,        /* name — tell the parent, without waiting for a reply */
 	STEP_MOUNT_SETATTR = 44, /* path, set:u64, clr:u64 — mount_setattr(AT_RECURSIVE) */
+	STEP_CONSOLE_RELAY = 45, /* — before FORK_WAIT: the parent will carry the init's pty (CONSOLE fd ~0) */
 	STEP_MAX
 };
 

@@ -54,6 +54,7 @@ export enum StepKind {
   BpfDevices = 42,
   Report = 43,
   MountSetattr = 44,
+  ConsoleRelay = 45,
 }
 
 /** Step flags (plan.h F_*). */
@@ -124,7 +125,13 @@ export const step = {
     args: [policy, flags, BigInt.asUintN(64, BigInt(nice)), priority, runtime, deadline, period],
   }),
   setsid: (): Step => ({ kind: StepKind.Setsid, args: [] }),
-  console: (fd: number, rows = 0, cols = 0): Step => ({ kind: StepKind.Console, args: [fd, rows, cols], why: 'set up the console' }),
+  /** A pty sent over a socket: an inherited console socket fd, or (null) the CONSOLE_RELAY socket. */
+  console: (fd: number | null, rows = 0, cols = 0): Step => ({
+    kind: StepKind.Console,
+    args: [fd === null ? 0xffff_ffff_ffff_ffffn : fd, rows, cols],
+    why: 'set up the console',
+  }),
+  consoleRelay: (): Step => ({ kind: StepKind.ConsoleRelay, args: [], why: 'prepare the console relay' }),
   keyring: (name: string, addPerm: number): Step => ({ kind: StepKind.Keyring, args: [name, addPerm], why: `join session keyring ${name}` }),
   mountSetattr: (path: string, set: number, clr: number): Step => ({
     kind: StepKind.MountSetattr,
