@@ -99,6 +99,9 @@ export class ShimManager {
     if (this.has(ns, id)) throw new AlreadyExistsError(`task ${id}: already exists`);
     this.creating.add(key);
     const log = this.cfg.log.child({ namespace: ns, id });
+    const t0 = process.hrtime.bigint();
+    const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
+    const timings: Record<string, number> = {};
     try {
       let binary: string;
       try {
@@ -112,10 +115,12 @@ export class ShimManager {
       let started = false;
       try {
         shimLog = await ShimLog.open(bundle, log.child({ component: 'shim' }));
+        timings.bundle_ms = ms();
         let client: TtrpcClient;
         try {
           const address = await startShim(bcfg, bundle, opts.taskOptions ?? opts.runtimeOptions);
           started = true;
+          timings.shim_start_ms = ms();
           client = await TtrpcClient.connect(address, CONNECT_TIMEOUT_MS);
         } catch (err) {
           throw new Error(`failed to start shim: start failed: ${(err as Error).message}`, { cause: err });
@@ -128,10 +133,12 @@ export class ShimManager {
           await this.abandon(t, log);
           throw new Error(`failed to create shim task: ${(err as Error).message}`, { cause: err });
         }
+        timings.created_ms = ms();
         this.tasks.set(key, t);
         client.on('close', () => this.onShimClose(t));
         if (client.closed) this.onShimClose(t);
         log.info('task created', { pid: t.pid, runtime: opts.runtime });
+        log.debug('task create timings', { component: 'tasks.shims', ...timings });
         return t;
       } catch (err) {
         shimLog?.close();
