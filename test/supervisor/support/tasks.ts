@@ -186,16 +186,19 @@ export async function startTaskEnv(opts: { env?: NodeJS.ProcessEnv } = {}): Prom
     bundle: (id) => path.join(daemon.state, 'io.containerd.runtime.v2.task', ns, id),
     shimPids: () => listProcesses().filter((p) => p.cmdline.includes(`-address ${daemon.address} `) || p.cmdline.includes(`shim-reaper ${dir}/`)).map((p) => p.pid),
     cleanup: async () => {
-      // the shims' sockets under /run/containerd/s (containerd's runc shim keeps them there)
+      // containerd's runc shim keeps its socket at /run/containerd/s/sha256(<address>/<ns>/<id>) and
+      // leaves it when killed: every task id the daemon logged is a candidate
       const sockets: string[] = [];
-      const tasksState = path.join(daemon.state, 'io.containerd.runtime.v2.task', ns);
-      for (const id of readdir(tasksState)) {
-        try {
-          const a = fs.readFileSync(path.join(tasksState, id, 'address'), 'utf8').replace(/^unix:\/\//, '');
-          if (a.startsWith('/run/containerd/s/')) sockets.push(a);
-        } catch {
-          // no shim started
-        }
+      let logged = '';
+      try {
+        logged = daemon.log();
+      } catch {
+        // no log
+      }
+      const ids = new Set([...logged.matchAll(/\bid="?([A-Za-z0-9][A-Za-z0-9._-]*)"?/g)].map((m) => m[1]));
+      for (const id of readdir(path.join(daemon.state, 'io.containerd.runtime.v2.task', ns))) ids.add(id);
+      for (const id of ids) {
+        sockets.push(path.join('/run/containerd/s', crypto.createHash('sha256').update(path.join(daemon.address, ns, id)).digest('hex')));
       }
       for (const pid of self.shimPids()) {
         try {
