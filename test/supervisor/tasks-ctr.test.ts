@@ -98,19 +98,30 @@ describeTasks('ctr against berthd', () => {
     });
   });
 
-  test('ctr events shows the task events in order', async () => {
+  test.each(RUNTIMES)('ctr events shows the task events in order (%s)', async (runtime) => {
+    const id = `events-${runtime.split('.')[2]}`;
     const ev = spawn('ctr', ['--address', t.daemon.address, 'events'], { env: t.env });
     let out = '';
     ev.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await new Promise((r) => setTimeout(r, 500));
-      await t.ctrOk(['run', '--rootfs', '--rm', '--runtime', RUNTIMES[0], t.rootfs, 'events-1', '/bin/true']);
+      await t.ctrOk(['run', '-d', '--rootfs', '--runtime', runtime, t.rootfs, id, '/bin/sleep', '1000']);
+      await t.ctrOk(['tasks', 'exec', '--exec-id', 'x1', id, '/bin/true']);
+      await t.ctrOk(['tasks', 'pause', id]);
+      await t.ctrOk(['tasks', 'resume', id]);
+      await t.ctrOk(['tasks', 'rm', '-f', id]);
+      await t.ctrOk(['containers', 'rm', id]);
       await waitFor('the delete event', () => /\/containers\/delete/.test(out));
       const topics = out.split('\n').filter((l) => l.includes(t.ns)).map((l) => {
         const parts = l.split(/\s+/);
         return parts[parts.indexOf(t.ns) + 1];
       });
-      expect(topics).toEqual(['/containers/create', '/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete', '/containers/delete']);
+      expect(topics).toEqual([
+        '/containers/create', '/tasks/create', '/tasks/start',
+        '/tasks/exec-added', '/tasks/exec-started', '/tasks/exit',
+        '/tasks/paused', '/tasks/resumed',
+        '/tasks/exit', '/tasks/delete', '/containers/delete',
+      ]);
     } finally {
       ev.kill();
     }
