@@ -236,6 +236,11 @@ export async function startTaskEnv(opts: { env?: NodeJS.ProcessEnv } = {}): Prom
           // absent
         }
       }
+      // BERTH_TEST_LOG_DIR keeps the daemon's log (which has the shims' logs) for a post-mortem
+      if (process.env.BERTH_TEST_LOG_DIR && logged) {
+        fs.mkdirSync(process.env.BERTH_TEST_LOG_DIR, { recursive: true });
+        fs.writeFileSync(path.join(process.env.BERTH_TEST_LOG_DIR, `${ns}.log`), logged);
+      }
       for (const m of mountsUnder(dir)) {
         try {
           execFileSync('umount', ['-l', m], { stdio: 'ignore' });
