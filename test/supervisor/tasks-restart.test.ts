@@ -37,7 +37,7 @@ describeRestart('berthd restart', () => {
     const diesShims: number[] = [];
     for (const rt of RUNTIMES) {
       const address = fs.readFileSync(`${t.bundle(ids[rt].dies)}/address`, 'utf8').replace(/^unix:\/\//, '');
-      diesShims.push(...listProcesses().filter((p) => p.cmdline.includes(address) || (p.cmdline.includes('containerd-shim-runc-v2') && p.cmdline.includes(`-id ${ids[rt].dies} `))).map((p) => p.pid));
+      diesShims.push(...listProcesses().filter((p) => p.cmdline.includes(address) || (p.cmdline.includes('containerd-shim-runc-v2') && p.cmdline.includes(`-address ${t.daemon.address} `) && p.cmdline.includes(`-id ${ids[rt].dies} `))).map((p) => p.pid));
     }
     expect(diesShims.length).toBeGreaterThanOrEqual(2);
 

@@ -86,7 +86,8 @@ function isExecutable(p: string): boolean {
 }
 
 interface RunResult {
-  code: number | null;
+  /** The exit status, or "signal SIGx" when the process was killed. */
+  code: number | string;
   stdout: Buffer;
   stderr: string;
 }
@@ -111,7 +112,7 @@ function runShim(cfg: ShimBinaryConfig, bundle: Bundle, args: string[], stdin: B
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : null), stdout: Buffer.concat(out), stderr: err });
+      resolve({ code: code ?? `signal ${signal}`, stdout: Buffer.concat(out), stderr: err });
     });
     child.stdin!.on('error', () => undefined); // a shim need not read its stdin
     child.stdin!.end(stdin ?? Buffer.alloc(0));
@@ -128,7 +129,7 @@ export async function startShim(cfg: ShimBinaryConfig, bundle: Bundle, opts: Any
   const stdout = r.stdout.toString('utf8').trim();
   if (r.code !== 0) {
     const output = [stdout, r.stderr.trim()].filter(Boolean).join('\n');
-    throw new Error(`${output}${output ? ': ' : ''}exit status ${r.code}`);
+    throw new Error(`${output}${output ? ': ' : ''}${typeof r.code === 'number' ? `exit status ${r.code}` : r.code}`);
   }
   // the address is the last line: a shim may print warnings first
   const address = stdout.split('\n').pop()!.trim();
@@ -140,7 +141,7 @@ export async function startShim(cfg: ShimBinaryConfig, bundle: Bundle, opts: Any
 /** `delete`: the exit the shim's cleanup reports (the container was killed with the shim). */
 export async function deleteShim(cfg: ShimBinaryConfig, bundle: Bundle): Promise<Exit & { warnings: string }> {
   const r = await runShim(cfg, bundle, ['-id', bundle.id, '-bundle', bundle.path, 'delete'], undefined, DELETE_TIMEOUT_MS);
-  if (r.code !== 0) throw new Error(`${r.stderr.trim()}${r.stderr.trim() ? ': ' : ''}exit status ${r.code}`);
+  if (r.code !== 0) throw new Error(`${r.stderr.trim()}${r.stderr.trim() ? ': ' : ''}${typeof r.code === 'number' ? `exit status ${r.code}` : r.code}`);
   const t = taskRoot().lookupType('containerd.task.v2.DeleteResponse');
   const res = t.toObject(t.decode(r.stdout), { longs: Number, defaults: true }) as {
     pid: number;
