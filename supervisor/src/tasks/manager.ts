@@ -17,7 +17,7 @@ import { ADDRESS_FILE, SHIM_BINARY_FILE, deleteBundle, listBundles, newBundle, r
 import { ExitWaiters, type ExitInfo } from './exits';
 import type { AnyMsg } from './protos';
 import { isClosed, ShimTask, type Mount, type TaskIO } from './shim';
-import { ShimLog } from './shim-log';
+import { FifoPool, ShimLog } from './shim-log';
 
 export interface CreateOpts {
   /** config.json: the container's spec as stored. */
@@ -59,10 +59,13 @@ export class ShimManager {
   private readonly paths: RuntimePaths;
   private readonly waiters = new ExitWaiters();
   private readonly unsubscribe: () => void;
+  private readonly fifos: FifoPool;
   private closing = false;
 
   constructor(private readonly cfg: ManagerConfig) {
     this.paths = new RuntimePaths(cfg.binaryDirs);
+    this.fifos = new FifoPool(path.join(cfg.state, '.log-fifo'));
+    this.fifos.refill();
     this.unsubscribe = cfg.events.subscribe(['topic=="/tasks/exit"'], (env) => {
       if (!env.event) return;
       const e = decodeEvent(env.event) as { containerId?: string; id?: string; pid?: number; exitStatus?: number; exitedAt?: ExitInfo['exitedAt'] } | undefined;
@@ -114,7 +117,7 @@ export class ShimManager {
       let shimLog: ShimLog | undefined;
       let started = false;
       try {
-        shimLog = await ShimLog.open(bundle, log.child({ component: 'shim' }));
+        shimLog = await ShimLog.open(bundle, log.child({ component: 'shim' }), this.fifos);
         timings.bundle_ms = ms();
         let client: TtrpcClient;
         try {

@@ -39,15 +39,52 @@ function levelOf(line: string): 'error' | 'warn' | 'info' | 'debug' {
   }
 }
 
+/**
+ * One FIFO made ahead of time, renamed into the next bundle: making one
+ * costs a process (Node has no mkfifo), which should not be on the way of
+ * every task create. The spare lives in the state dir (same filesystem).
+ */
+export class FifoPool {
+  private filling: Promise<void> | undefined;
+
+  constructor(private readonly spare: string) {}
+
+  /** Puts a FIFO at `file`: the spare if there is one, else a new one. */
+  async take(file: string): Promise<void> {
+    let ok = false;
+    try {
+      fs.renameSync(this.spare, file);
+      ok = fs.statSync(file).isFIFO();
+      if (!ok) fs.rmSync(file, { force: true }); // not ours
+    } catch {
+      // none spare (taken by a concurrent create, or not made yet)
+    }
+    if (!ok) await mkfifo(file);
+    this.refill();
+  }
+
+  /** Resolves once the spare is being made no more (for tests). */
+  async settled(): Promise<void> {
+    await this.filling;
+  }
+
+  refill(): void {
+    this.filling ??= mkfifo(this.spare)
+      .catch(() => undefined) // exists already, or the next take makes its own
+      .finally(() => (this.filling = undefined));
+  }
+}
+
 export class ShimLog {
   private constructor(private readonly sock: net.Socket) {}
 
   /** Creates the FIFO when missing and starts forwarding what the shim writes. */
-  static async open(bundle: Bundle, log: Logger): Promise<ShimLog> {
+  static async open(bundle: Bundle, log: Logger, pool?: FifoPool): Promise<ShimLog> {
     const file = path.join(bundle.path, LOG_FIFO);
     if (!fs.statSync(file, { throwIfNoEntry: false })?.isFIFO()) {
       fs.rmSync(file, { force: true });
-      await mkfifo(file);
+      if (pool) await pool.take(file);
+      else await mkfifo(file);
     }
     const fd = fs.openSync(file, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     const sock = new net.Socket({ fd, readable: true, writable: false });
