@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from '../../supervisor/src/client/client';
 import { SPEC_TYPE_URL, PROCESS_TYPE_URL, defaultSpec, DEFAULT_ENV, type Spec } from '../../supervisor/src/ctl/run-spec';
-import { peerMode } from './support/daemon';
+import { spawn } from 'node:child_process';
+import { berthdJs, peerMode } from './support/daemon';
 import { describeTasks, listProcesses, mountsUnder, RUNTIMES, startTaskEnv, waitFor, type TaskEnv } from './support/tasks';
 
 let t: TaskEnv;
@@ -235,6 +236,27 @@ describeTasks('the tasks service over gRPC', () => {
     });
     expect(fs.existsSync(t.bundle('bad-runtime'))).toBe(false);
     await c.call('containers', 'Delete', { id: 'bad-runtime' });
+  });
+
+  (peerMode ? test.skip : test)('berthd publish, the shims\' -publish-binary, puts an event on the exchange', async () => {
+    const seen: { topic: string; namespace: string; type: string }[] = [];
+    const sub = (async () => {
+      for await (const e of c.stream('events', 'Subscribe', { filters: ['topic=="/tasks/oom"'] })) {
+        seen.push({ topic: e.topic, namespace: e.namespace, type: e.event.type_url });
+        return;
+      }
+    })();
+    sub.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    const any = Buffer.concat([Buffer.from([0x0a, 25]), Buffer.from('containerd.events.TaskOOM'), Buffer.from([0x12, 0])]);
+    const r = await new Promise<number | null>((resolve) => {
+      const p = spawn(process.execPath, [berthdJs, '--address', t.daemon.address, 'publish', '--topic', '/tasks/oom', '--namespace', t.ns], { env: t.env, stdio: ['pipe', 'ignore', 'inherit'] });
+      p.stdin.end(any);
+      p.once('exit', resolve);
+    });
+    expect(r).toBe(0);
+    await waitFor('the event', () => seen.length > 0);
+    expect(seen[0]).toEqual({ topic: '/tasks/oom', namespace: t.ns, type: 'containerd.events.TaskOOM' });
   });
 
   test('a call without a namespace is refused', async () => {
