@@ -128,8 +128,8 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
 }
 
 /** A private containerd (the peer) with its own root, state and socket. */
-export async function startContainerd(opts: Pick<BerthdOptions, 'env'> = {}): Promise<Daemon> {
-  const dir = trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-peer-')));
+export async function startContainerd(opts: Pick<BerthdOptions, 'env' | 'dir'> = {}): Promise<Daemon> {
+  const dir = opts.dir ?? trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-peer-')));
   const root = path.join(dir, 'root');
   const state = path.join(dir, 'state');
   const address = path.join(dir, 'containerd.sock');
@@ -139,6 +139,7 @@ export async function startContainerd(opts: Pick<BerthdOptions, 'env'> = {}): Pr
     cfg,
     `version = 2\nroot = "${root}"\nstate = "${state}"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${address}"\n[ttrpc]\n  address = "${address}.ttrpc"\n[debug]\n  address = "${address}.debug"\n`,
   );
+  fs.rmSync(address, { force: true }); // a killed daemon's socket: wait for the new one
   return startProcess('containerd', ['--config', cfg], dir, address, root, state, opts.env);
 }
 

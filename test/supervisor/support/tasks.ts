@@ -157,7 +157,7 @@ export async function startTaskEnv(opts: { env?: NodeJS.ProcessEnv } = {}): Prom
   };
   delete env.NODE_EXTRA_CA_CERTS; // costs every Node start ~200 ms; hosts do not set it
   const rootfs = makeRootfs(dir);
-  const start = () => (peerMode ? startContainerd({ env }) : startBerthd({ dir: path.join(dir, 'd'), env }));
+  const start = () => (peerMode ? startContainerd({ env, dir: path.join(dir, 'd') }) : startBerthd({ dir: path.join(dir, 'd'), env }));
   fs.mkdirSync(path.join(dir, 'd'));
   let daemon = await start();
   const self: TaskEnv = {
@@ -200,7 +200,19 @@ export async function startTaskEnv(opts: { env?: NodeJS.ProcessEnv } = {}): Prom
       for (const id of ids) {
         sockets.push(path.join('/run/containerd/s', crypto.createHash('sha256').update(path.join(daemon.address, ns, id)).digest('hex')));
       }
-      for (const pid of self.shimPids()) {
+      // and whatever else still works in our directory (a runtime call a killed shim left, a container's init)
+      const ours = (pid: number): boolean => {
+        for (const link of ['cwd', 'root', ...readdir(`/proc/${pid}/fd`).map((f) => `fd/${f}`)]) {
+          try {
+            if (fs.readlinkSync(`/proc/${pid}/${link}`).startsWith(`${dir}/`)) return true;
+          } catch {
+            // gone, or not a path
+          }
+        }
+        return false;
+      };
+      const stray = listProcesses().filter((p) => p.pid !== process.pid && (p.cmdline.includes(`${dir}/`) || ours(p.pid))).map((p) => p.pid);
+      for (const pid of [...self.shimPids(), ...stray]) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {
