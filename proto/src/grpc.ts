@@ -32,6 +32,7 @@ export const serviceFiles = {
   leases: 'services/leases/v1/leases.proto',
   events: 'services/events/v1/events.proto',
   containers: 'services/containers/v1/containers.proto',
+  tasks: 'services/tasks/v1/tasks.proto',
 } as const;
 
 const cache = new Map<string, grpc.GrpcObject>();

@@ -18,6 +18,7 @@ const names: Record<Svc, string> = {
   leases: 'containerd.services.leases.v1.Leases',
   events: 'containerd.services.events.v1.Events',
   containers: 'containerd.services.containers.v1.Containers',
+  tasks: 'containerd.services.tasks.v1.Tasks',
 };
 
 /** Any object coming over the wire (camelCase keys, defaults filled). */

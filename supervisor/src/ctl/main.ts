@@ -16,6 +16,8 @@ import { gcCommand } from './gc';
 import { imagesCommand } from './images';
 import { leasesCommand } from './leases';
 import { namespacesCommand } from './namespaces';
+import { runCommand } from './run';
+import { tasksCommand } from './tasks';
 import { versionCommand } from './version';
 
 export const commands: CommandModule<GlobalArgs, never>[] = [
@@ -24,6 +26,8 @@ export const commands: CommandModule<GlobalArgs, never>[] = [
   namespacesCommand,
   leasesCommand,
   containersCommand,
+  tasksCommand,
+  runCommand,
   eventsCommand,
   gcCommand,
   versionCommand,

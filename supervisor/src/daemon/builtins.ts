@@ -12,3 +12,5 @@ import '../services/leases/service';
 import '../services/events/service';
 import '../services/containers/service';
 import '../services/introspection/service';
+import '../tasks/plugin';
+import '../services/tasks/service';

@@ -73,10 +73,10 @@ async function waitForSocket(file: string, proc: ChildProcess, logFile: string, 
   }
 }
 
-function startProcess(cmd: string, args: string[], dir: string, address: string, root: string, state: string): Promise<Daemon> {
+function startProcess(cmd: string, args: string[], dir: string, address: string, root: string, state: string, env?: NodeJS.ProcessEnv): Promise<Daemon> {
   const logFile = path.join(dir, 'daemon.log');
   const fd = fs.openSync(logFile, 'a');
-  const proc = track(spawn(cmd, args, { stdio: ['ignore', fd, fd] }));
+  const proc = track(spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env }));
   fs.closeSync(fd);
   const clients: Client[] = [];
   const d: Daemon = {
@@ -110,6 +110,8 @@ export interface BerthdOptions {
   config?: string | null;
   extraArgs?: string[];
   dir?: string;
+  /** The daemon's environment (its shims inherit it); default: this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
@@ -122,12 +124,12 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
   const args = [berthdJs, ...(cfg ? ['--config', cfg] : []), '--root', root, '--state', state, '--address', address, ...(opts.extraArgs ?? [])];
   if (cfg && opts.config === undefined && !fs.existsSync(cfg)) fs.writeFileSync(cfg, '');
   fs.rmSync(address, { force: true }); // a killed daemon's socket: wait for the new one
-  return startProcess(process.execPath, args, dir, address, root, state);
+  return startProcess(process.execPath, args, dir, address, root, state, opts.env);
 }
 
 /** A private containerd (the peer) with its own root, state and socket. */
-export async function startContainerd(): Promise<Daemon> {
-  const dir = trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-peer-')));
+export async function startContainerd(opts: Pick<BerthdOptions, 'env' | 'dir'> = {}): Promise<Daemon> {
+  const dir = opts.dir ?? trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-peer-')));
   const root = path.join(dir, 'root');
   const state = path.join(dir, 'state');
   const address = path.join(dir, 'containerd.sock');
@@ -137,7 +139,8 @@ export async function startContainerd(): Promise<Daemon> {
     cfg,
     `version = 2\nroot = "${root}"\nstate = "${state}"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${address}"\n[ttrpc]\n  address = "${address}.ttrpc"\n[debug]\n  address = "${address}.debug"\n`,
   );
-  return startProcess('containerd', ['--config', cfg], dir, address, root, state);
+  fs.rmSync(address, { force: true }); // a killed daemon's socket: wait for the new one
+  return startProcess('containerd', ['--config', cfg], dir, address, root, state, opts.env);
 }
 
 /** Removes a test dir (nothing is mounted below it). */
@@ -152,5 +155,5 @@ export function removeDir(dir: string): void {
 export const peerMode = process.env.BERTH_DAEMON === 'containerd';
 
 export function startDaemon(opts: BerthdOptions = {}): Promise<Daemon> {
-  return peerMode ? startContainerd() : startBerthd(opts);
+  return peerMode ? startContainerd(opts) : startBerthd(opts);
 }
