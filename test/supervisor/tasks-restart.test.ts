@@ -43,7 +43,13 @@ describeTasks(peerMode ? 'containerd restart (the peer)' : 'berthd restart', () 
     await t.daemon.stop('SIGKILL');
     for (const p of diesShims) process.kill(p, 'SIGKILL');
     for (const rt of RUNTIMES) fs.writeFileSync(`${t.rootfs}/tmp/go-${rt.split('.')[2]}`, '');
-    const gone = (pid: number) => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+    const gone = (pid: number) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+      } catch {
+        return true; // reaped between two looks
+      }
+    };
     await waitFor('the tasks to exit while berthd is down', () => RUNTIMES.every((rt) => gone(before[ids[rt].exits].pid)));
     await t.restart();
 
