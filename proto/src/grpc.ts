@@ -34,6 +34,7 @@ export const serviceFiles = {
   containers: 'services/containers/v1/containers.proto',
   snapshots: 'services/snapshots/v1/snapshots.proto',
   diff: 'services/diff/v1/diff.proto',
+  tasks: 'services/tasks/v1/tasks.proto',
 } as const;
 
 const cache = new Map<string, grpc.GrpcObject>();

@@ -45,6 +45,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -108,7 +109,7 @@ static const char *const step_names[STEP_MAX] = {
 	[STEP_OPEN_FIFO] = "open_fifo", [STEP_WAIT_FIFO] = "wait_fifo", [STEP_HOOK] = "hook",
 	[STEP_SECCOMP] = "seccomp", [STEP_CLOSE_FDS] = "close_fds", [STEP_LOOKUP] = "lookup",
 	[STEP_EXEC] = "exec", [STEP_DUP_STDIO] = "dup_stdio", [STEP_BPF_DEVICES] = "bpf_devices",
-	[STEP_REPORT] = "report", [STEP_MOUNT_SETATTR] = "mount_setattr",
+	[STEP_REPORT] = "report", [STEP_MOUNT_SETATTR] = "mount_setattr", [STEP_CONSOLE_RELAY] = "console_relay",
 };
 
 /* ------------------------------------------------------------------ output */
@@ -334,9 +335,99 @@ static void sync_ask(const char *name, uint64_t slot)
 	sync_len[slot] = l;
 }
 
-static void ignore_signal(int sig)
+static volatile sig_atomic_t got_winch, got_chld;
+
+static void note_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGWINCH)
+		got_winch = 1;
+	if (sig == SIGCHLD)
+		got_chld = 1;
+}
+
+/* CONSOLE_RELAY: the two ends of the socket the init sends its pty master on. */
+static int relay_parent = -1, relay_child = -1;
+
+/* Receives one fd sent with SCM_RIGHTS (the other side of send_fd). */
+static int recv_fd(int sock)
+{
+	char name[256];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = name, .iov_len = sizeof(name) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
+		return -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+static void copy_winsize(int from, int to)
+{
+	struct winsize ws;
+	if (ioctl(from, TIOCGWINSZ, &ws) == 0)
+		ioctl(to, TIOCSWINSZ, &ws);
+}
+
+/*
+ * `run -t` without --console-socket (runc does the same): take the pty master
+ * the init sends, put our terminal in raw mode, and copy bytes both ways —
+ * stdin to the master, the master to stdout — passing window size changes on,
+ * until the init exits. Returns its wait status.
+ */
+static int relay_console(pid_t child)
+{
+	int master = recv_fd(relay_parent);
+	close(relay_parent);
+	struct termios saved, raw;
+	int is_tty = master >= 0 && isatty(0) && tcgetattr(0, &saved) == 0;
+	if (is_tty) {
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSANOW, &raw);
+		copy_winsize(0, master);
+	}
+	int status = 0, done = 0, in_open = master >= 0;
+	char buf[16384];
+	while (!done) {
+		struct pollfd p[2] = { { .fd = in_open ? 0 : -1, .events = POLLIN }, { .fd = master, .events = POLLIN } };
+		int n = poll(p, 2, 100);
+		if (got_winch && is_tty) {
+			got_winch = 0;
+			copy_winsize(0, master);
+		}
+		if (n > 0 && (p[0].revents & (POLLIN | POLLHUP))) {
+			ssize_t r = read(0, buf, sizeof(buf));
+			if (r <= 0)
+				in_open = 0;
+			else
+				write_all(master, buf, (size_t)r);
+		}
+		if (n > 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t r = read(master, buf, sizeof(buf));
+			if (r > 0)
+				write_all(1, buf, (size_t)r);
+			else if (r < 0 && errno == EIO)
+				master = -1; /* the last slave closed */
+		}
+		if (waitpid(child, &status, WNOHANG) == child)
+			done = 1;
+	}
+	if (master >= 0) {
+		/* Whatever the process wrote last. */
+		ssize_t r;
+		while ((r = read(master, buf, sizeof(buf))) > 0)
+			write_all(1, buf, (size_t)r);
+	}
+	if (is_tty)
+		tcsetattr(0, TCSANOW, &saved);
+	return status;
 }
 
 /*
@@ -346,15 +437,19 @@ static void ignore_signal(int sig)
  * with FORK_WAIT the parent stays and mirrors the init's exit (code, or
  * 128+signal). It catches signals without acting on them: the runtime
  * forwards signals to the init itself, and a ^C on the terminal must not make
- * this process exit before the init.
+ * this process exit before the init. With a console relay it also carries
+ * the container's terminal.
  */
 static void do_fork(uint64_t mode)
 {
 	pid_t pid = fork();
 	if (pid < 0)
 		fail(errno, "", "fork");
-	if (pid == 0)
+	if (pid == 0) {
+		if (relay_parent >= 0)
+			close(relay_parent);
 		return;
+	}
 	char msg[64];
 	snprintf(msg, sizeof(msg), "{\"type\":\"pid\",\"pid\":%d}", pid);
 	sync_send(msg);
@@ -363,15 +458,20 @@ static void do_fork(uint64_t mode)
 	/* The child keeps the sync socket; the runtime must see EOF when it is done. */
 	close(sync_fd);
 	sync_fd = -1;
-	struct sigaction sa = { .sa_handler = ignore_signal };
+	struct sigaction sa = { .sa_handler = note_signal };
 	sigemptyset(&sa.sa_mask);
 	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP)
+		if (sig != SIGKILL && sig != SIGSTOP)
 			sigaction(sig, &sa, NULL);
 	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			_exit(255);
+	if (relay_parent >= 0) {
+		close(relay_child);
+		status = relay_console(pid);
+	} else {
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				_exit(255);
+	}
 	if (WIFSIGNALED(status))
 		_exit(128 + WTERMSIG(status));
 	_exit(WEXITSTATUS(status));
@@ -401,6 +501,69 @@ static int mkdir_p(const char *path, mode_t mode)
 	if (stat(path, &st) < 0)
 		return -1;
 	return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
+}
+
+/*
+ * Copies a directory's entries (files, directories, symlinks, device nodes and
+ * fifos, with their modes and owners) from one open directory to another:
+ * runc's tmpcopyup, done through fds because the source is hidden under the
+ * new mount by then.
+ */
+static void copy_tree(int from, int to, const char *what)
+{
+	int dupfd = dup(from);
+	DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
+	if (!d)
+		fail(errno, what, "read the directory to copy up");
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			fail(errno, e->d_name, "stat while copying up");
+		mode_t perm = st.st_mode & 07777;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(to, e->d_name, perm) < 0 && errno != EEXIST)
+				fail(errno, e->d_name, "mkdir while copying up");
+			int sub_from = openat(from, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub_to = openat(to, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub_from < 0 || sub_to < 0)
+				fail(errno, e->d_name, "open while copying up");
+			copy_tree(sub_from, sub_to, e->d_name);
+			close(sub_from);
+			close(sub_to);
+		} else if (S_ISLNK(st.st_mode)) {
+			char link[PATH_MAX];
+			ssize_t n = readlinkat(from, e->d_name, link, sizeof(link) - 1);
+			if (n < 0)
+				fail(errno, e->d_name, "readlink while copying up");
+			link[n] = '\0';
+			if (symlinkat(link, to, e->d_name) < 0)
+				fail(errno, e->d_name, "symlink while copying up");
+		} else if (S_ISREG(st.st_mode)) {
+			int in = openat(from, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int out = openat(to, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, perm);
+			if (in < 0 || out < 0)
+				fail(errno, e->d_name, "open while copying up");
+			char buf[65536];
+			ssize_t n;
+			while ((n = read(in, buf, sizeof(buf))) > 0)
+				if (write(out, buf, (size_t)n) != n)
+					fail(errno, e->d_name, "write while copying up");
+			if (n < 0)
+				fail(errno, e->d_name, "read while copying up");
+			close(in);
+			close(out);
+		} else if (mknodat(to, e->d_name, st.st_mode, st.st_rdev) < 0) {
+			fail(errno, e->d_name, "mknod while copying up");
+		}
+		if (fchownat(to, e->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			fail(errno, e->d_name, "chown while copying up");
+		if (!S_ISLNK(st.st_mode) && fchmodat(to, e->d_name, perm, 0) < 0)
+			fail(errno, e->d_name, "chmod while copying up");
+	}
+	closedir(d);
 }
 
 /*
@@ -437,6 +600,13 @@ static void do_mount(const struct step *s)
 			fail(EXDEV, target, real); /* detail: where it really points */
 		where = procfd;
 	}
+	/* tmpcopyup: the directory under the mount stays reachable through this fd. */
+	int below = -1;
+	if (s->flags & F_COPY_UP) {
+		below = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (below < 0)
+			fail(errno, target, "open the directory to copy up");
+	}
 	if (mount(src, where, fstype, flags, data) < 0) {
 		if (errno == ENOENT && (s->flags & F_IGNORE_ENOENT)) {
 			if (fd >= 0)
@@ -444,6 +614,14 @@ static void do_mount(const struct step *s)
 			return;
 		}
 		fail(errno, target, src ? src : "");
+	}
+	if (below >= 0) {
+		int above = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (above < 0)
+			fail(errno, target, "open the new mount");
+		copy_tree(below, above, target);
+		close(above);
+		close(below);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -488,6 +666,24 @@ static void do_move_root(const char *rootfs)
 		fail(errno, "/", "chdir");
 }
 
+/* SCM_RIGHTS send of one fd with some data (console sockets, seccomp notify listeners). */
+static int send_fd(int sock, int fd, const char *data, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len ? len : 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) < 0 ? -1 : 0;
+}
+
 /* CONSOLE: a pty made inside the container; its master goes over the console socket. */
 static void do_console(int sock, unsigned short rows, unsigned short cols)
 {
@@ -512,20 +708,7 @@ static void do_console(int sock, unsigned short rows, unsigned short cols)
 	}
 
 	/* runc's utils.SendFd: the name as data, the fd as SCM_RIGHTS. */
-	const char *name = "/dev/ptmx";
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &master, sizeof(int));
-	if (sendmsg(sock, &msg, 0) < 0)
+	if (send_fd(sock, master, "/dev/ptmx", strlen("/dev/ptmx")) < 0)
 		fail(errno, "console socket", "send pty master");
 	close(master);
 	close(sock);
@@ -697,24 +880,6 @@ static void do_hook(const struct step *s)
 	snprintf(detail, sizeof(detail), "%s %d%s%s", WIFSIGNALED(status) ? "signal" : "exit status",
 		 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), got ? ", output: " : "", output);
 	fail(ECANCELED, path, detail);
-}
-
-/* SCM_RIGHTS send of one fd with some data (the seccomp notify listener protocol). */
-static int send_fd(int sock, int fd, const char *data, size_t len)
-{
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len ? len : 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) < 0 ? -1 : 0;
 }
 
 /*
@@ -1018,9 +1183,22 @@ static void run_step(const struct step *s)
 		if (setsid() < 0)
 			fail(errno, "", "setsid");
 		break;
-	case STEP_CONSOLE:
-		do_console((int)arg_u64(s, 0), (unsigned short)arg_u64(s, 1), (unsigned short)arg_u64(s, 2));
+	case STEP_CONSOLE: {
+		/* ~0 as the fd: the relay socket of a CONSOLE_RELAY step (run -t in the foreground). */
+		uint64_t fd = arg_u64(s, 0);
+		if (fd == UINT64_MAX && relay_child < 0)
+			fail(EINVAL, "", "no console relay");
+		do_console(fd == UINT64_MAX ? relay_child : (int)fd, (unsigned short)arg_u64(s, 1), (unsigned short)arg_u64(s, 2));
 		break;
+	}
+	case STEP_CONSOLE_RELAY: {
+		int sp[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+			fail(errno, "", "socketpair");
+		relay_parent = sp[0];
+		relay_child = sp[1];
+		break;
+	}
 	case STEP_KEYRING: {
 		/* runc's standard_init: a new session keyring, so the host's is not inherited. */
 		long key = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, arg_str(s, 0));

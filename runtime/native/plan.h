@@ -69,6 +69,7 @@ enum step_kind {
 	STEP_BPF_DEVICES = 42,   /* cgroup dir, program, license — attach a cgroup v2 device filter */
 	STEP_REPORT = 43,        /* name — tell the parent, without waiting for a reply */
 	STEP_MOUNT_SETATTR = 44, /* path, set:u64, clr:u64 — mount_setattr(AT_RECURSIVE) */
+	STEP_CONSOLE_RELAY = 45, /* — before FORK_WAIT: the parent will carry the init's pty (CONSOLE fd ~0) */
 	STEP_MAX
 };
 
@@ -78,6 +79,7 @@ enum step_kind {
 #define F_IGNORE_EPERM    (1u << 2) /* e.g. a sysctl the user namespace cannot write */
 #define F_SYNC_STDIN      (1u << 3) /* HOOK: feed the last SYNC reply on stdin */
 #define F_SEARCH_PATH     (1u << 4) /* LOOKUP: search PATH when the name has no slash */
+#define F_COPY_UP         (1u << 5) /* MOUNT: copy what the target held into the new mount (runc's tmpcopyup) */
 
 /* FORK modes. */
 #define FORK_DETACH 0 /* the parent reports the child's pid and exits 0 */

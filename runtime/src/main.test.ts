@@ -17,6 +17,10 @@ describe('normalizeArgv (runc-style command lines for yargs)', () => {
     expect(normalizeArgv(['ps', '--format', 'json', 'c1'])).toEqual(['ps', '--format', 'json', 'c1']);
   });
 
+  test('a value that starts with "-" stays the option\'s value', () => {
+    expect(normalizeArgv(['update', '--resources', '-', 'c1'])).toEqual(['update', '--resources=-', 'c1']);
+  });
+
   test('an explicit -- is kept as it is', () => {
     expect(normalizeArgv(['exec', 'c1', '--', 'ls'])).toEqual(['exec', 'c1', '--', 'ls']);
   });

@@ -72,7 +72,12 @@ export function normalizeArgv(args: string[]): string[] {
     out.push(opt);
     const name = /^--?([a-z][a-z-]*)(=.*)?$/.exec(opt);
     if (name) {
-      if (!name[2] && valueOptions.has(name[1]) && !(name[1] === 'rootless' && command !== undefined) && i + 1 < args.length) out.push(args[++i]);
+      if (!name[2] && valueOptions.has(name[1]) && !(name[1] === 'rootless' && command !== undefined) && i + 1 < args.length) {
+        const v = args[++i];
+        // yargs takes a value that starts with "-" for an option: `--resources -` (go-runc's form) becomes `--resources=-`
+        if (v.startsWith('-') && opt.startsWith('--')) out[out.length - 1] = `${opt}=${v}`;
+        else out.push(v);
+      }
       continue;
     }
     if (command === undefined) {

@@ -16,7 +16,8 @@ describeIf(requires('root'))('exec, pause, resume, ps', () => {
   let bundle: ReturnType<typeof setupBundle>;
   beforeEach(() => {
     rt = new Runtime(stateRoot());
-    bundle = setupBundle(['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.05; done']);
+    // The counter is replaced whole (mv), so a read never sees it half-written.
+    bundle = setupBundle(['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/c.new; mv /tmp/c.new /tmp/counter; sleep 0.05; done']);
     bundle.update((c) => (c.root!.readonly = false));
     id = rt.track(uniqueId());
     rt.ok(['run', '-d', '--bundle', bundle.dir, id]);

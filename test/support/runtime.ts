@@ -55,8 +55,11 @@ export class Runtime {
     const out = fs.openSync(path.join(dir, 'out'), 'w+');
     const err = fs.openSync(path.join(dir, 'err'), 'w+');
     try {
-      const r = spawnSync(runtimeBinary(), this.args(args), { timeout: 60_000, stdio: ['ignore', out, err], ...opts });
-      if (r.error) throw r.error;
+      const r = spawnSync(runtimeBinary(), this.args(args), { timeout: 60_000, killSignal: 'SIGKILL', stdio: ['ignore', out, err], ...opts });
+      if (r.error) {
+        if ((r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') r.error.message += `\n${hangReport()}`;
+        throw r.error;
+      }
       return {
         status: r.status ?? -1,
         signal: r.signal,
@@ -94,5 +97,32 @@ export class Runtime {
     const child = spawn(runtimeBinary(), this.args(args), { stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid) track.pid(child.pid);
     return child;
+  }
+}
+
+/** What every berth process is blocked on (a hung runtime leaves this in the failure message). */
+export function hangReport(): string {
+  const lines: string[] = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      if (!/berth|nsexec/.test(cmd)) continue;
+      const wchan = fs.readFileSync(`/proc/${p}/wchan`, 'utf8');
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fds = fs.readdirSync(`/proc/${p}/fd`).map((fd) => `${fd}->${safeReadlink(`/proc/${p}/fd/${fd}`)}`).join(' ');
+      lines.push(`${p} ppid=${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]} state=${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]} wchan=${wchan} ${cmd.slice(0, 120)}\n    fds: ${fds}`);
+    } catch {
+      // gone
+    }
+  }
+  return lines.join('\n');
+}
+
+function safeReadlink(p: string): string {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return '?';
   }
 }

@@ -87,6 +87,9 @@ export function buildCreatePlan(input: CreatePlanInput): Plan {
     const lines = Object.entries(linux.timeOffsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`);
     plan.push(step.writeFile('/proc/self/timens_offsets', lines.join('\n')));
   }
+  // run -t in the foreground without --console-socket: the first process carries the terminal (as runc does).
+  const relay = !!p.terminal && input.consoleFd === undefined && input.waitForInit;
+  if (relay) plan.push(step.consoleRelay());
   plan.push(step.fork(input.waitForInit ? ForkMode.Wait : ForkMode.Detach));
 
   // ── Stage 1: the container's init ───────────────────────────────────────────
@@ -149,8 +152,8 @@ export function buildCreatePlan(input: CreatePlanInput): Plan {
   }
 
   if (p.terminal) {
-    if (input.consoleFd === undefined) throw new ConfigError('cannot allocate tty if runc will detach without setting console socket');
-    plan.push(step.console(input.consoleFd, p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0));
+    if (input.consoleFd === undefined && !relay) throw new ConfigError('cannot allocate tty if runc will detach without setting console socket');
+    plan.push(step.console(relay ? null : input.consoleFd!, p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0));
   }
   if (spec.hostname) plan.push(step.sethostname(spec.hostname));
   if (spec.domainname) plan.push(step.setdomainname(spec.domainname));

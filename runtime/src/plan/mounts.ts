@@ -83,7 +83,10 @@ function planMount(m: Mount, ctx: MountContext): Step[] {
     const kind = ctx.resolver.kind(resolved);
     if (kind === 'file') throw new ConfigError(`mount ${JSON.stringify(m.destination)}: cannot mount a ${m.type ?? 'filesystem'} onto a file`);
     steps.push(step.mkdir(target));
-    steps.push(step.mount(source, target, m.type ?? '', opts.flags & ~MS.REMOUNT, opts.data, StepFlag.CheckTarget, `mount ${m.type} on ${dest}`));
+    const copyUp = opts.extensions.includes('tmpcopyup');
+    if (copyUp && m.type !== 'tmpfs') throw new ConfigError(`mount ${JSON.stringify(m.destination)}: tmpcopyup is only for tmpfs mounts`);
+    const stepFlags = StepFlag.CheckTarget | (copyUp ? StepFlag.CopyUp : 0);
+    steps.push(step.mount(source, target, m.type ?? '', opts.flags & ~MS.REMOUNT, opts.data, stepFlags, `mount ${m.type} on ${dest}`));
     ctx.resolver.addMount({ destination: resolved });
   }
   if (opts.recAttrSet || opts.recAttrClr) steps.push(step.mountSetattr(target, opts.recAttrSet, opts.recAttrClr));

@@ -33,6 +33,7 @@ describe('plan.ts mirrors plan.h', () => {
       IgnoreEperm: c.get('F_IGNORE_EPERM'),
       SyncStdin: c.get('F_SYNC_STDIN'),
       SearchPath: c.get('F_SEARCH_PATH'),
+      CopyUp: c.get('F_COPY_UP'),
     });
     expect(ForkMode).toEqual({ Detach: c.get('FORK_DETACH'), Wait: c.get('FORK_WAIT') });
     expect(PLAN_MAGIC).toBe(c.get('PLAN_MAGIC'));

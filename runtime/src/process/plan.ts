@@ -54,6 +54,7 @@ export enum StepKind {
   BpfDevices = 42,
   Report = 43,
   MountSetattr = 44,
+  ConsoleRelay = 45,
 }
 
 /** Step flags (plan.h F_*). */
@@ -63,6 +64,7 @@ export const StepFlag = {
   IgnoreEperm: 1 << 2,
   SyncStdin: 1 << 3,
   SearchPath: 1 << 4,
+  CopyUp: 1 << 5,
 } as const;
 
 export const ForkMode = { Detach: 0, Wait: 1 } as const;
@@ -123,7 +125,13 @@ export const step = {
     args: [policy, flags, BigInt.asUintN(64, BigInt(nice)), priority, runtime, deadline, period],
   }),
   setsid: (): Step => ({ kind: StepKind.Setsid, args: [] }),
-  console: (fd: number, rows = 0, cols = 0): Step => ({ kind: StepKind.Console, args: [fd, rows, cols], why: 'set up the console' }),
+  /** A pty sent over a socket: an inherited console socket fd, or (null) the CONSOLE_RELAY socket. */
+  console: (fd: number | null, rows = 0, cols = 0): Step => ({
+    kind: StepKind.Console,
+    args: [fd === null ? 0xffff_ffff_ffff_ffffn : fd, rows, cols],
+    why: 'set up the console',
+  }),
+  consoleRelay: (): Step => ({ kind: StepKind.ConsoleRelay, args: [], why: 'prepare the console relay' }),
   keyring: (name: string, addPerm: number): Step => ({ kind: StepKind.Keyring, args: [name, addPerm], why: `join session keyring ${name}` }),
   mountSetattr: (path: string, set: number, clr: number): Step => ({
     kind: StepKind.MountSetattr,

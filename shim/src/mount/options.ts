@@ -3,30 +3,14 @@
  * data: a table of flag options, the rest joined as the data string.
  */
 
-/** Mount flags (linux/mount.h). */
-export const MS = {
-  RDONLY: 0x1,
-  NOSUID: 0x2,
-  NODEV: 0x4,
-  NOEXEC: 0x8,
-  SYNCHRONOUS: 0x10,
-  REMOUNT: 0x20,
-  MANDLOCK: 0x40,
-  DIRSYNC: 0x80,
-  NOATIME: 0x400,
-  NODIRATIME: 0x800,
-  BIND: 0x1000,
-  REC: 0x4000,
-  SILENT: 0x8000,
-  UNBINDABLE: 0x20000,
-  PRIVATE: 0x40000,
-  SLAVE: 0x80000,
-  SHARED: 0x100000,
-  RELATIME: 0x200000,
-  STRICTATIME: 0x1000000,
-} as const;
+import { MS } from '../../../runtime/src/plan/mount-options';
 
-/** option → [clear?, flag]; parseMountOptions' table. */
+export { MS };
+
+/**
+ * option → [clear?, flag]: containerd's table (mount_linux.go), a subset of
+ * runc's (runtime/src/plan/mount-options.ts); other options go to the data string.
+ */
 const FLAG_OPTIONS: Record<string, [boolean, number]> = {
   async: [true, MS.SYNCHRONOUS],
   atime: [true, MS.NOATIME],

@@ -20,6 +20,7 @@ const names: Record<Svc, string> = {
   containers: 'containerd.services.containers.v1.Containers',
   snapshots: 'containerd.services.snapshots.v1.Snapshots',
   diff: 'containerd.services.diff.v1.Diff',
+  tasks: 'containerd.services.tasks.v1.Tasks',
 };
 
 /** Any object coming over the wire (camelCase keys, defaults filled). */

@@ -17,6 +17,8 @@ import { imagesCommand } from './images';
 import { leasesCommand } from './leases';
 import { namespacesCommand } from './namespaces';
 import { snapshotsCommand } from './snapshots';
+import { runCommand } from './run';
+import { tasksCommand } from './tasks';
 import { versionCommand } from './version';
 
 export const commands: CommandModule<GlobalArgs, never>[] = [
@@ -26,6 +28,8 @@ export const commands: CommandModule<GlobalArgs, never>[] = [
   leasesCommand,
   containersCommand,
   snapshotsCommand,
+  tasksCommand,
+  runCommand,
   eventsCommand,
   gcCommand,
   versionCommand,

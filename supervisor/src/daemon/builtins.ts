@@ -15,3 +15,5 @@ import '../services/introspection/service';
 import '../snapshots/register';
 import '../services/snapshots/service';
 import '../services/diff/service';
+import '../tasks/plugin';
+import '../services/tasks/service';

@@ -11,6 +11,7 @@ import { createLogger } from './logging';
 import { registrations } from './plugins';
 import { startDaemon } from './server';
 import { VERSION } from '../services/version/service';
+import { publish } from '../tasks/publish';
 
 interface Flags {
   config: string;
@@ -78,6 +79,16 @@ void yargs(hideBin(process.argv))
     'print the default configuration',
     () => undefined,
     () => printDefaultConfig(),
+  )
+  .command(
+    'publish',
+    'publish an event (the -publish-binary of shims)',
+    (y) => y.option('topic', { type: 'string', default: '' }).option('namespace', { type: 'string', default: '' }),
+    (argv) =>
+      publish(effectiveConfig(argv as unknown as Flags).grpc.address, argv.namespace, argv.topic).catch((err: Error) => {
+        process.stderr.write(`berthd: ${err.message}\n`);
+        process.exit(1);
+      }),
   )
   .command(
     '$0',

@@ -73,10 +73,10 @@ async function waitForSocket(file: string, proc: ChildProcess, logFile: string, 
   }
 }
 
-function startProcess(cmd: string, args: string[], dir: string, address: string, root: string, state: string): Promise<Daemon> {
+function startProcess(cmd: string, args: string[], dir: string, address: string, root: string, state: string, env?: NodeJS.ProcessEnv): Promise<Daemon> {
   const logFile = path.join(dir, 'daemon.log');
   const fd = fs.openSync(logFile, 'a');
-  const proc = track(spawn(cmd, args, { stdio: ['ignore', fd, fd] }));
+  const proc = track(spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env }));
   fs.closeSync(fd);
   const clients: Client[] = [];
   const d: Daemon = {
@@ -112,6 +112,8 @@ export interface BerthdOptions {
   dir?: string;
   /** TOML appended to the generated config (e.g. a snapshotter's [plugins."…"] table); containerd gets it too. */
   extraConfig?: string;
+  /** The daemon's environment (its shims inherit it); default: this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
@@ -124,12 +126,12 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
   const args = [berthdJs, ...(cfg ? ['--config', cfg] : []), '--root', root, '--state', state, '--address', address, ...(opts.extraArgs ?? [])];
   if (cfg && opts.config === undefined && !fs.existsSync(cfg)) fs.writeFileSync(cfg, opts.extraConfig ?? '');
   fs.rmSync(address, { force: true }); // a killed daemon's socket: wait for the new one
-  return startProcess(process.execPath, args, dir, address, root, state);
+  return startProcess(process.execPath, args, dir, address, root, state, opts.env);
 }
 
 /** A private containerd (the peer) with its own root, state and socket. */
-export async function startContainerd(opts: Pick<BerthdOptions, 'extraConfig'> = {}): Promise<Daemon> {
-  const dir = trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-peer-')));
+export async function startContainerd(opts: Pick<BerthdOptions, 'env' | 'dir' | 'extraConfig'> = {}): Promise<Daemon> {
+  const dir = opts.dir ?? trackDir(fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-peer-')));
   const root = path.join(dir, 'root');
   const state = path.join(dir, 'state');
   const address = path.join(dir, 'containerd.sock');
@@ -139,7 +141,8 @@ export async function startContainerd(opts: Pick<BerthdOptions, 'extraConfig'> =
     cfg,
     `version = 2\nroot = "${root}"\nstate = "${state}"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${address}"\n[ttrpc]\n  address = "${address}.ttrpc"\n[debug]\n  address = "${address}.debug"\n${opts.extraConfig ?? ''}`,
   );
-  return startProcess('containerd', ['--config', cfg], dir, address, root, state);
+  fs.rmSync(address, { force: true }); // a killed daemon's socket: wait for the new one
+  return startProcess('containerd', ['--config', cfg], dir, address, root, state, opts.env);
 }
 
 /** Removes a test dir (nothing is mounted below it). */
