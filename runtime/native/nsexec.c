@@ -38,6 +38,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -169,13 +170,29 @@ static void logf_(const char *level, const char *fmt, ...)
 	write_all(log_fd, line, n + 3);
 }
 
-/* A message to the runtime on the sync socket (one JSON object per line). */
+/*
+ * A message to the runtime on the sync socket (one JSON object per line).
+ * The line goes out in one writev(): right after FORK the parent's "pid" and
+ * the child's first "sync" race on the same socket, and two write()s each
+ * could interleave into a line the runtime cannot read. One sendmsg of a
+ * small message is one skb on a unix stream socket, so lines stay whole.
+ */
 static void sync_send(const char *json)
 {
 	if (sync_fd < 0)
 		return;
-	write_all(sync_fd, json, strlen(json));
-	write_all(sync_fd, "\n", 1);
+	struct iovec iov[2] = { { .iov_base = (void *)json, .iov_len = strlen(json) }, { .iov_base = "\n", .iov_len = 1 } };
+	ssize_t w;
+	do
+		w = writev(sync_fd, iov, 2);
+	while (w < 0 && errno == EINTR);
+	if (w >= 0 && (size_t)w < iov[0].iov_len + 1) {
+		/* a partial write (a signal mid-way): send the rest in order */
+		size_t done = (size_t)w;
+		if (done < iov[0].iov_len)
+			write_all(sync_fd, json + done, iov[0].iov_len - done);
+		write_all(sync_fd, "\n", 1);
+	}
 }
 
 /*

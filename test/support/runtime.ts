@@ -57,7 +57,8 @@ export class Runtime {
     try {
       const r = spawnSync(runtimeBinary(), this.args(args), { timeout: 60_000, killSignal: 'SIGKILL', stdio: ['ignore', out, err], ...opts });
       if (r.error) {
-        if ((r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') r.error.message += `\n${hangReport()}`;
+        // jest prints the stack, which has the message as it was made: a new error carries the report
+        if ((r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') throw new Error(`berth-runtime ${args.join(' ')}: ${r.error.message}; what is left of it:\n${hangReport()}`);
         throw r.error;
       }
       return {

@@ -138,8 +138,11 @@ export function runPlan(opts: RunPlanOptions): RunningPlan {
         try {
           msg = JSON.parse(line) as SyncMessage;
         } catch {
+          // Fail now: berth-nsexec may be waiting for a reply to what was in that line,
+          // and closing the socket is what makes it give up (EOF → exit).
           failed ??= new InternalError(`berth-nsexec sent an unreadable message: ${line.slice(0, 200)}`);
-          continue;
+          sync.destroy();
+          return;
         }
         // Messages are handled one at a time, in order: a reply may take a while (hooks).
         chain = chain.then(() => handle(msg)).catch((err: Error) => {
