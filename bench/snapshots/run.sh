@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs bench/snapshots/bench.ts (as root): bundles it with esbuild into dist/
 # (so that the test support finds the repository and dist/berthd.js), then node.
-# RUNS=7 OPS=20 bench/snapshots/run.sh
+# RUNS=7 OPS=20 [BENCH_ONLY=chain] bench/snapshots/run.sh
 set -eu
 cd "$(dirname "$0")/../.."
 [ -f dist/berthd.js ] || node scripts/build.mjs

@@ -106,6 +106,16 @@ snapshotterSuite(
     expect(db.namespaces().sort()).toEqual(['ns-a', 'ns-b']);
   });
 
+  it('never reuses a backend key number: a new store (a restart) takes numbers past the block the last one reserved', async () => {
+    await store.view('ns').prepare('a', '', root);
+    // the backend prepared 'ns/2/lost' but the daemon died before recording it: an orphan for the GC
+    await backend.prepare('ns/2/lost', '');
+    const again = new SnapshotStore('overlayfs', backend, db, nullLogger());
+    await again.view('ns').prepare('b', '', root);
+    expect(await backendNames()).toEqual(['ns/1/a', 'ns/1001/b', 'ns/2/lost']);
+    expect(db.get(['snapshotters', 'overlayfs', 'seq'])).toBe(2000);
+  });
+
   it('passes only containerd.io/snapshot/ labels to the backend, keeps the rest in metadata, and Update drops empty values', async () => {
     const v = store.view('ns');
     await v.prepare('k', '', { labels: { 'containerd.io/snapshot/remote': 'r', mine: 'm' } });

@@ -41,6 +41,9 @@ function inherited(labels: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(labels).filter(([k]) => k.startsWith(INHERITED_LABEL_PREFIX)));
 }
 
+/** Backend key numbers reserved on disk at a time (nextBackendKey). */
+const SEQ_BLOCK = 1000;
+
 /** Labels with an empty value are not kept (boltutil.WriteLabels). */
 function dropEmpty(labels: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== ''));
@@ -53,6 +56,9 @@ export class SnapshotStore {
   private readonly commits = new Mutex();
   /** Set when a record went away: the next garbage collection sweeps the backend. */
   private dirty = true;
+  /** The reserved block of backend key numbers: [seqNext, seqEnd). */
+  private seqNext = 0;
+  private seqEnd = 0;
 
   constructor(
     readonly name: string,
@@ -83,11 +89,24 @@ export class SnapshotStore {
     return r;
   }
 
-  /** A backend key, unique for the life of the store (the sequence survives namespace deletion). */
+  /**
+   * A backend key, unique for the life of the store (the sequence survives
+   * namespace deletion). Numbers come from a block reserved on disk
+   * SEQ_BLOCK at a time, so a create costs no write transaction of its own
+   * (containerd takes the number in the create's one bolt transaction; ours
+   * cannot span the backend's asynchronous work), and a number is never used
+   * twice, even after a crash: the next start reserves past the whole block.
+   */
   private nextBackendKey(ns: string, key: string): string {
-    const seq = (this.db.get<number>(['snapshotters', this.name, 'seq']) ?? 0) + 1;
-    this.db.put(['snapshotters', this.name, 'seq'], seq);
-    return `${ns}/${seq}/${key}`;
+    if (this.seqNext >= this.seqEnd) {
+      this.db.tx(() => {
+        const last = this.db.get<number>(['snapshotters', this.name, 'seq']) ?? 0;
+        this.db.put(['snapshotters', this.name, 'seq'], last + SEQ_BLOCK);
+        this.seqNext = last + 1;
+        this.seqEnd = last + SEQ_BLOCK + 1;
+      });
+    }
+    return `${ns}/${this.seqNext++}/${key}`;
   }
 
   private hasChildren(ns: string, key: string): boolean {
@@ -146,18 +165,16 @@ export class SnapshotStore {
     const labels = validateLabels(dropEmpty(opts.labels ?? {}));
     const target = labels[LABEL_SNAPSHOT_REF];
     return this.lock.read(async () => {
+      // Checked here without a write (they are checked again in the transaction that records it)
       let bparent = '';
-      const bkey = this.db.tx(() => {
-        this.db.ensureNamespace(ns);
-        if (target && this.db.get(this.recKey(ns, target))) throw new AlreadyExistsError(`target snapshot ${q(target)}: already exists`);
-        if (this.db.get(this.recKey(ns, key))) throw new AlreadyExistsError(`snapshot ${q(key)}: already exists`);
-        if (parent) {
-          const p = this.db.get<SnapshotRecord>(this.recKey(ns, parent));
-          if (!p) throw new NotFoundError(`parent snapshot ${parent} does not exist: not found`);
-          bparent = p.bkey;
-        }
-        return this.nextBackendKey(ns, key);
-      });
+      if (target && this.db.get(this.recKey(ns, target))) throw new AlreadyExistsError(`target snapshot ${q(target)}: already exists`);
+      if (this.db.get(this.recKey(ns, key))) throw new AlreadyExistsError(`snapshot ${q(key)}: already exists`);
+      if (parent) {
+        const p = this.db.get<SnapshotRecord>(this.recKey(ns, parent));
+        if (!p) throw new NotFoundError(`parent snapshot ${parent} does not exist: not found`);
+        bparent = p.bkey;
+      }
+      const bkey = this.nextBackendKey(ns, key);
       const bopts = { labels: inherited(labels) };
       let mounts: Mount[];
       try {
@@ -170,6 +187,7 @@ export class SnapshotStore {
       const t = Date.now();
       try {
         this.db.tx(() => {
+          this.db.ensureNamespace(ns);
           if (lease) addLeaseResource(this.db, ns, lease, { type: `snapshots/${this.name}`, id: key });
           if (this.db.get(this.recKey(ns, key))) throw new AlreadyExistsError(`snapshot ${q(key)}: already exists`);
           if (parent) {
@@ -194,13 +212,11 @@ export class SnapshotStore {
     const labels = validateLabels(dropEmpty(opts.labels ?? {}));
     await this.lock.read(() =>
       this.commits.run(async () => {
-        let bkey = '';
-        const nameKey = this.db.tx(() => {
-          if (this.db.get(this.recKey(ns, name))) throw new AlreadyExistsError(`snapshot ${q(name)}: already exists`);
-          bkey = this.record(ns, key).bkey;
-          if (lease && !this.db.get(['v1', ns, 'leases', lease])) throw new NotFoundError(`lease ${q(lease)}: not found`);
-          return this.nextBackendKey(ns, name);
-        });
+        // Checked here without a write (again in the transaction that records it)
+        if (this.db.get(this.recKey(ns, name))) throw new AlreadyExistsError(`snapshot ${q(name)}: already exists`);
+        const bkey = this.record(ns, key).bkey;
+        if (lease && !this.db.get(['v1', ns, 'leases', lease])) throw new NotFoundError(`lease ${q(lease)}: not found`);
+        const nameKey = this.nextBackendKey(ns, name);
         await this.backend.commit(nameKey, bkey, { labels: inherited(labels) });
         const t = Date.now();
         try {
