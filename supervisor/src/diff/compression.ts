@@ -82,11 +82,18 @@ function zstdFilter(args: string[], input: Readable): Readable {
   return out;
 }
 
+/**
+ * zlib's output chunk: 256 KiB instead of Node's 16 KiB. Each chunk is a trip
+ * to the thread pool and a 'data' event; gunzip + sha256 of a 32 MiB layer
+ * took 222 ms with 16 KiB chunks and 109 ms with these (zcat | sha256sum: 157).
+ */
+const ZLIB_CHUNK = 256 << 10;
+
 /** A decompressed view of input. */
 export function decompress(input: Readable, c: Compression): Readable {
   if (c === 'none') return input;
   if (c === 'zstd') return zstdFilter(['-d'], input);
-  const gunzip = zlib.createGunzip();
+  const gunzip = zlib.createGunzip({ chunkSize: ZLIB_CHUNK });
   input.on('error', (err) => gunzip.destroy(err));
   return input.pipe(gunzip);
 }
@@ -95,7 +102,7 @@ export function decompress(input: Readable, c: Compression): Readable {
 export function compress(input: Readable, c: Compression): Readable {
   if (c === 'none') return input;
   if (c === 'zstd') return zstdFilter(['-3'], input);
-  const gzip = zlib.createGzip();
+  const gzip = zlib.createGzip({ chunkSize: ZLIB_CHUNK });
   input.on('error', (err) => gzip.destroy(err));
   return input.pipe(gzip);
 }

@@ -78,7 +78,7 @@ async function ingestArchive(client: Client, file: string, progress: ProgressFn)
     }
   });
   const extract = tarStream.extract();
-  const src: Readable = head[0] === 0x1f && head[1] === 0x8b ? input.pipe(zlib.createGunzip()) : input;
+  const src: Readable = head[0] === 0x1f && head[1] === 0x8b ? input.pipe(zlib.createGunzip({ chunkSize: 256 << 10 })) : input;
   src.on('error', (e) => extract.destroy(e));
   src.pipe(extract);
   const session = crypto.randomBytes(6).toString('hex');
