@@ -29,8 +29,9 @@ const SOCKET_PATH_MAX = 107;
 /**
  * V8 flags for the long-lived shim (BERTH_SHIM_NODE_FLAGS overrides): it is
  * idle nearly all the time, so memory matters and peak speed does not.
- * Measured by bench/shim (one idle shim, RssAnon): no flags 13.3 MB;
- * --jitless --single-threaded 12.3 MB; these 10.8 MB. --single-threaded
+ * Measured by bench/shim (one idle shim and its reaper, RssAnon, with
+ * berth-runtime loaded in process): no flags 18.0 MB; --jitless
+ * --single-threaded 16.7 MB; these 14.7 MB. --single-threaded
  * drops V8's worker threads, --jitless the code space, a 1 MB semi-space
  * the young generation's slack; --expose-gc lets the server collect when
  * idle. The old-space cap only bounds a runaway shim.
