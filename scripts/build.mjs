@@ -6,6 +6,10 @@
 //
 // An entry whose source does not exist yet is skipped, so packages can land
 // one at a time.
+//
+// Every file is replaced atomically (written beside, then renamed): test
+// workers run these binaries while another worker rebuilds, and a launcher
+// that found its snapshot blob missing for a moment failed a test.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -42,12 +46,25 @@ const common = {
   external: ['lmdb', 'msgpackr', 'msgpackr-extract', '@lmdb/*', 'cpu-features', 'ssh2'],
 };
 
+/** Replaces file with data: a reader sees the old or the new file, never none or half of one. */
+function writeAtomic(file, data, mode = 0o644) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, data, { mode });
+  fs.chmodSync(tmp, mode);
+  fs.renameSync(tmp, file);
+}
+
+/** esbuild, with its output files (bundle, source map) written atomically. */
+async function bundle(opts, mode = 0o644) {
+  const r = await build({ ...opts, write: false });
+  for (const f of r.outputFiles) writeAtomic(f.path, f.contents, f.path.endsWith('.map') ? 0o644 : mode);
+}
+
 for (const e of entries) {
   if (!fs.existsSync(path.join(root, e.entry))) continue;
   const out = path.join(dist, `${e.name}.js`);
   const external = [...common.external, ...(e.external ?? [])];
-  await build({ ...common, external, entryPoints: [path.join(root, e.entry)], outfile: out, banner: { js: '#!/usr/bin/env node' } });
-  fs.chmodSync(out, 0o755);
+  await bundle({ ...common, external, entryPoints: [path.join(root, e.entry)], outfile: out, banner: { js: '#!/usr/bin/env node' } }, 0o755);
   let launcher = `#!/bin/sh\nexec node "${out}" "$@"\n`;
   if (e.snapshot && fs.existsSync(path.join(root, e.snapshot))) {
     // A start-up snapshot holds the heap after every module has loaded, so the
@@ -59,9 +76,10 @@ for (const e of entries) {
     const flags = e.snapshotFlags ?? [];
     const snapJs = path.join(dist, `${e.name}.snapshot.js`);
     const blob = path.join(dist, `${e.name}.blob`);
-    await build({ ...common, external, sourcemap: false, entryPoints: [path.join(root, e.snapshot)], outfile: snapJs });
-    fs.rmSync(blob, { force: true });
-    execFileSync(process.execPath, [...flags, '--snapshot-blob', blob, '--build-snapshot', snapJs], { stdio: ['ignore', 'inherit', 'pipe'], cwd: dist });
+    await bundle({ ...common, external, sourcemap: false, entryPoints: [path.join(root, e.snapshot)], outfile: snapJs });
+    const tmpBlob = `${blob}.tmp-${process.pid}`;
+    execFileSync(process.execPath, [...flags, '--snapshot-blob', tmpBlob, '--build-snapshot', snapJs], { stdio: ['ignore', 'inherit', 'pipe'], cwd: dist });
+    fs.renameSync(tmpBlob, blob);
     launcher =
       `#!/bin/sh\n` +
       `# ${e.name}: starts from the V8 snapshot built for ${process.execPath} ${process.version}.\n` +
@@ -74,12 +92,31 @@ for (const e of entries) {
       `exec "${process.execPath}" ${flags.join(' ')} "${out}" "$@"\n`;
   }
   const bin = path.join(dist, 'bin', e.name);
-  fs.writeFileSync(bin, launcher, { mode: 0o755 });
+  writeAtomic(bin, launcher, 0o755);
 }
 
-// The .proto files, for the bundles' loader (proto/src/loader.ts).
-fs.rmSync(path.join(dist, 'proto'), { recursive: true, force: true });
-fs.cpSync(path.join(root, 'proto'), path.join(dist, 'proto'), {
-  recursive: true,
-  filter: (src) => fs.statSync(src).isDirectory() || src.endsWith('.proto'),
-});
+// The .proto files, for the bundles' loader (proto/src/loader.ts): each one
+// replaced atomically, and those no longer in proto/ removed.
+const protoOut = path.join(dist, 'proto');
+const wanted = new Set();
+const copyProtos = (from, to) => {
+  for (const d of fs.readdirSync(from, { withFileTypes: true })) {
+    const src = path.join(from, d.name);
+    const dst = path.join(to, d.name);
+    if (d.isDirectory()) copyProtos(src, dst);
+    else if (d.name.endsWith('.proto')) {
+      fs.mkdirSync(to, { recursive: true });
+      wanted.add(dst);
+      writeAtomic(dst, fs.readFileSync(src));
+    }
+  }
+};
+copyProtos(path.join(root, 'proto'), protoOut);
+const pruneProtos = (dir) => {
+  for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, d.name);
+    if (d.isDirectory()) pruneProtos(p);
+    else if (!wanted.has(p)) fs.rmSync(p, { force: true });
+  }
+};
+pruneProtos(protoOut);

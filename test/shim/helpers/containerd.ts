@@ -10,6 +10,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ensureBundles } from '../../support/build';
 
 /** The repository root: the nearest directory above with the Makefile and package.json. */
 export const REPO = ((): string => {
@@ -20,10 +21,10 @@ export const REPO = ((): string => {
 })();
 export const DIST = path.join(REPO, 'dist');
 
-/** Builds the native helper and the bundles once per test process. */
+/** Builds the native helper, and the bundles when they are older than their sources. */
 export function ensureBuilt(): void {
   execFileSync('make', ['-s', 'native'], { cwd: REPO, stdio: 'pipe' });
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO, stdio: 'pipe' });
+  ensureBundles([path.join(DIST, 'containerd-shim-berth-v2.js'), path.join(DIST, 'berth-runtime.js')], ['shim/src', 'runtime/src', 'proto']);
 }
 
 export interface CtrResult {

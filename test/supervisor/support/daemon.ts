@@ -2,10 +2,11 @@
  * Starts berthd (the bundle in dist/, built on demand) or a private
  * containerd on a temp root/state/socket, for one test file.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ensureBundles } from '../../support/build';
 import { Client } from '../../../supervisor/src/client/client';
 import { track, trackDir } from './reaper';
 
@@ -19,38 +20,9 @@ export const repoRoot = ((): string => {
 export const berthdJs = path.join(repoRoot, 'dist', 'berthd.js');
 export const berthctlJs = path.join(repoRoot, 'dist', 'berthctl.js');
 
-let built = false;
-/** Builds the bundles once per process when they are missing or older than the sources. */
+/** Builds the bundles when they are missing or older than the sources (see test/support/build.ts). */
 export function ensureBuilt(): void {
-  if (built) return;
-  const newest = (dir: string): number => {
-    let t = 0;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
-    }
-    return t;
-  };
-  const src = Math.max(newest(path.join(repoRoot, 'supervisor', 'src')), newest(path.join(repoRoot, 'proto')));
-  const have = (f: string) => fs.existsSync(f) && fs.statSync(f).mtimeMs >= src;
-  // jest workers run in parallel: one builds, the others wait for it (mkdir is the lock)
-  const lock = path.join(os.tmpdir(), `berth-build-lock-${Buffer.from(repoRoot).toString('hex').slice(-32)}`);
-  while (!have(berthdJs) || !have(berthctlJs)) {
-    try {
-      fs.mkdirSync(lock);
-    } catch {
-      const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 120000) fs.rmSync(lock, { recursive: true, force: true }); // a build that died
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
-      continue;
-    }
-    try {
-      if (!have(berthdJs) || !have(berthctlJs)) execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs')], { stdio: 'inherit' });
-    } finally {
-      fs.rmSync(lock, { recursive: true, force: true });
-    }
-  }
-  built = true;
+  ensureBundles([berthdJs, berthctlJs], ['supervisor/src', 'proto']);
 }
 
 export interface Daemon {

@@ -10,6 +10,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ensureBundles } from '../../support/build';
 import { berthctlJs, ensureBuilt, peerMode, repoRoot, startBerthd, startContainerd, type Daemon } from './daemon';
 
 export const RUNTIMES = ['io.containerd.berth.v2', 'io.containerd.runc.v2'] as const;
@@ -38,14 +39,11 @@ export function describeTasks(name: string, fn: () => void): void {
   else describe(name, fn);
 }
 
-/** The shim, the runtime and the native helper are built too (the support's ensureBuilt watches berthd's sources). */
+/** The shim, the runtime and the native helper are built too, when older than their sources. */
 function ensureStackBuilt(): void {
   ensureBuilt();
-  const need = ['berth-nsexec', 'containerd-shim-berth-v2.js', 'berth-runtime.js'].filter((f) => !fs.existsSync(path.join(DIST, f)));
-  if (need.length) {
-    execFileSync('make', ['-s', 'native'], { cwd: repoRoot, stdio: 'pipe' });
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'pipe' });
-  }
+  execFileSync('make', ['-s', 'native'], { cwd: repoRoot, stdio: 'pipe' });
+  ensureBundles([path.join(DIST, 'containerd-shim-berth-v2.js'), path.join(DIST, 'berth-runtime.js')], ['shim/src', 'runtime/src', 'proto']);
 }
 
 /** A busybox root filesystem (static busybox and its applets as links). */
