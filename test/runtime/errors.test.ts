@@ -2,6 +2,7 @@
  * Bad input: a clear one-line error on stderr (and in --log), exit status 1,
  * and nothing left behind — no state dir, mount, cgroup or process.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setupBundle, stateRoot, uniqueId, type Bundle } from '../support/bundle';
@@ -97,6 +98,20 @@ describeIf(requires('root'))('bad input', () => {
       const r = rt.run([...cmd, 'no-such-container']);
       expect([cmd[0], r.status]).toEqual([cmd[0], 1]);
       expect(errorMessage(r.stderr)).toBe('container does not exist');
+    }
+  });
+
+  // Runs against runc too: its delete does the same (runc/delete.go).
+  test('delete removes what a create that died before writing its state left (a directory without state.json)', () => {
+    for (const force of [false, true]) {
+      const id = rt.track(uniqueId('orphan'));
+      const dir = path.join(rt.root, id);
+      fs.mkdirSync(dir);
+      execFileSync('mkfifo', [path.join(dir, 'exec.fifo')]);
+      const r = rt.run(['delete', ...(force ? ['--force'] : []), id]);
+      expect([force, r.status]).toEqual([force, force ? 0 : 1]);
+      if (!force) expect(errorMessage(r.stderr)).toBe('container does not exist');
+      expect(fs.existsSync(dir)).toBe(false);
     }
   });
 

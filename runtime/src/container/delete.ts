@@ -4,6 +4,7 @@
  * running or paused one only with --force. Then the poststop hooks run.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { FailedPreconditionError, isNotFound } from '../../../proto/src/errdefs';
 import { log } from '../logging';
 import { runHooks } from '../process/hooks';
@@ -17,7 +18,13 @@ export async function deleteContainer(root: string, id: string, force: boolean):
   try {
     c = Container.load(root, id);
   } catch (err) {
-    if (force && isNotFound(err)) return; // runc: delete --force of a missing container succeeds
+    if (isNotFound(err)) {
+      // As runc: a create that died before writing state.json (killed, say) leaves the
+      // container's directory without it; delete removes that directory either way (its
+      // cgroup is unknown without the state, as for runc), and --force then succeeds.
+      await removeOrphanDir(root, id);
+      if (force) return;
+    }
     throw err;
   }
   const release = await lockContainer(root, id);
@@ -34,6 +41,25 @@ export async function deleteContainer(root: string, id: string, force: boolean):
       await killAndWait(c.state.pid);
     }
     destroy(c);
+  } finally {
+    release();
+  }
+}
+
+/**
+ * The state directory of an id that has no state.json (ids are validated by
+ * Container.load), removed under the container's lock: a create still running
+ * holds it, and waits until its state.json is written.
+ */
+async function removeOrphanDir(root: string, id: string): Promise<void> {
+  const dir = path.join(root, id);
+  if (!fs.existsSync(dir)) return;
+  const release = await lockContainer(root, id);
+  try {
+    if (fs.existsSync(path.join(dir, 'state.json'))) return;
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch (err) {
+    log.warn(`remove ${dir}: ${(err as Error).message}`);
   } finally {
     release();
   }
