@@ -78,6 +78,18 @@ afterAll(async () => {
   await d?.stop();
   await registry?.stop();
   if (work) removeDir(work);
+  // `ctr run` in namespace imp: runc's cgroup /imp/run-1 goes with the container, the
+  // namespace's parent dirs (cgroups, runc's state root) stay behind as containerd leaves them
+  for (const ctl of fs.existsSync('/sys/fs/cgroup') ? fs.readdirSync('/sys/fs/cgroup') : []) {
+    for (const dir of [`/sys/fs/cgroup/${ctl}/imp/run-1`, `/sys/fs/cgroup/${ctl}/imp`]) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // absent, busy, or not a directory
+      }
+    }
+  }
+  fs.rmSync('/run/containerd/runc/imp', { recursive: true, force: true });
 });
 
 test('images import unpacks into overlayfs by default: chain IDs, labels as containerd, check complete', async () => {
