@@ -149,12 +149,15 @@ export class PrivateContainerd {
     for (const ns of safeReaddir(ours)) roots.push([path.join(ours, ns), safeReaddir(path.join(ours, ns))]);
     const tasks = path.join(this.dir, 'state', 'io.containerd.runtime.v2.task');
     for (const ns of safeReaddir(tasks)) roots.push([path.join('/run/containerd/runc', ns), safeReaddir(path.join(tasks, ns))]);
-    for (const [root, ids] of roots) {
-      for (const id of ids) {
+    for (const [root, ids] of roots) for (const id of ids) forceDelete(root, id);
+    // ctr's cgroupsPath is /<ns>/<id>: the runtime removes the leaf, the namespace's dir stays
+    // (as with containerd); remove it when empty
+    for (const ns of [...safeReaddir(ours), ...safeReaddir(tasks)]) {
+      for (const ctl of safeReaddir('/sys/fs/cgroup')) {
         try {
-          execFileSync('runc', ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
+          fs.rmdirSync(path.join('/sys/fs/cgroup', ctl, ns));
         } catch {
-          // already gone
+          // absent, or still in use
         }
       }
     }
@@ -168,6 +171,21 @@ export class PrivateContainerd {
     unmountUnder(this.dir);
     fs.closeSync(this.logFd);
     execFileSync('rm', ['-rf', '--one-file-system', this.dir]);
+  }
+}
+
+/**
+ * `delete --force` of a container by whichever runtime made it: berth-runtime
+ * first (runc cannot read its state.json: "cgroups/manager.New: config must
+ * not be nil", and the container lives on), then runc.
+ */
+export function forceDelete(root: string, id: string): void {
+  for (const rt of [path.join(DIST, 'bin', 'berth-runtime'), 'runc']) {
+    try {
+      execFileSync(rt, ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
+    } catch {
+      // not this runtime's, or already gone
+    }
   }
 }
 

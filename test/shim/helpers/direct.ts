@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { TtrpcClient } from '../../../shim/src/ttrpc/client';
 import { TtrpcServer } from '../../../shim/src/ttrpc/server';
 import { shimRoot } from '../../../shim/src/protos';
-import { DIST, listProcesses, unmountUnder } from './containerd';
+import { DIST, forceDelete, listProcesses, unmountUnder } from './containerd';
 import { buildBusyboxRootfs } from './image';
 
 export interface ReceivedEvent {
@@ -137,13 +137,7 @@ export class DirectShim {
     this.client?.close();
     this.sink.stop();
     const root = path.join(this.dir, 'runc', 'testns');
-    for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) {
-      try {
-        execFileSync('runc', ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
-      } catch {
-        // gone
-      }
-    }
+    for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) forceDelete(root, id);
     for (const p of listProcesses()) {
       if (p.cmdline.includes('shim-reaper') && p.cmdline.includes(this.dir)) {
         try {

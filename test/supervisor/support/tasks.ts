@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureBundles } from '../../support/build';
+import { forceDelete } from '../../shim/helpers/containerd';
 import { berthctlJs, ensureBuilt, peerMode, repoRoot, startBerthd, startContainerd, type Daemon } from './daemon';
 
 export const RUNTIMES = ['io.containerd.berth.v2', 'io.containerd.runc.v2'] as const;
@@ -218,15 +219,9 @@ export async function startTaskEnv(opts: { env?: NodeJS.ProcessEnv } = {}): Prom
         }
       }
       await daemon.stop('SIGKILL').catch(() => undefined);
-      // the containers, through the runtimes' state (berth-runtime keeps runc's layout)
+      // the containers, through the runtimes' state (berth-runtime's, then runc's)
       for (const root of [path.join(dir, 'runtime', ns), path.join(RUNC_ROOT, ns)]) {
-        for (const id of readdir(root)) {
-          try {
-            execFileSync('runc', ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
-          } catch {
-            // already gone
-          }
-        }
+        for (const id of readdir(root)) forceDelete(root, id);
       }
       fs.rmSync(path.join(RUNC_ROOT, ns), { recursive: true, force: true });
       for (const s of sockets) fs.rmSync(s, { force: true });
