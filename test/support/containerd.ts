@@ -70,6 +70,14 @@ export async function startContainerd(extraPath: string[] = []): Promise<Contain
       for (const t of tasks) c.ctr(['-n', ns, 'tasks', 'kill', '-s', 'SIGKILL', t]);
       for (const t of tasks) c.ctr(['-n', ns, 'tasks', 'rm', '-f', t]);
       for (const t of c.ctr(['-n', ns, 'containers', 'ls', '-q']).stdout.split('\n').filter(Boolean)) c.ctr(['-n', ns, 'containers', 'rm', t]);
+      // ctr's cgroupsPath is /<ns>/<id>: the runtime removes the leaf, the namespace's dir stays
+      for (const ctl of fs.existsSync('/sys/fs/cgroup') ? fs.readdirSync('/sys/fs/cgroup') : []) {
+        try {
+          fs.rmdirSync(path.join('/sys/fs/cgroup', ctl, ns));
+        } catch {
+          // absent, or still in use (another test's containerd)
+        }
+      }
     }
     c.proc.kill('SIGKILL');
   });
