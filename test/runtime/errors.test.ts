@@ -115,6 +115,23 @@ describeIf(requires('root'))('bad input', () => {
     }
   });
 
+  // runc cannot do this one: it has no record of the cgroups before state.json.
+  (isPeer() ? test.skip : test)('delete --force of a create killed before state.json also kills its init and removes its cgroups', () => {
+    const b = setupBundle(['sleep', '1000']);
+    const id = rt.track(uniqueId('killed'));
+    rt.ok(['create', '--bundle', b.dir, id]);
+    const { pid } = rt.state(id);
+    const dir = path.join(rt.root, id);
+    const cgroups = Object.values(JSON.parse(fs.readFileSync(path.join(dir, 'cgroup-paths.json'), 'utf8')) as Record<string, string>);
+    expect(cgroups.length).toBeGreaterThan(0);
+    expect(cgroups.every((p) => fs.existsSync(p))).toBe(true);
+    fs.rmSync(path.join(dir, 'state.json')); // what a create killed before writing it leaves
+    expect(rt.run(['delete', '--force', id]).status).toBe(0);
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')).toBe(false);
+    expect(cgroups.filter((p) => fs.existsSync(p))).toEqual([]);
+  });
+
   (isPeer() ? test.skip : test)('--log gets the error as a logrus JSON line, stderr the bare message', () => {
     const log = path.join(rt.root, 'runtime.log');
     const r = rt.run(['--log', log, '--log-format', 'json', 'state', 'nope']);

@@ -13,6 +13,11 @@ import { isSameProcess } from './proc';
 import { readState, saveState, type ContainerState } from './state-file';
 
 export const EXEC_FIFO = 'exec.fifo';
+/**
+ * The cgroup paths, written before the cgroups are made: a create killed
+ * before its state.json leaves them on record, and delete removes them.
+ */
+export const CGROUP_PATHS_FILE = 'cgroup-paths.json';
 
 /** runc's container id check. */
 export function validateId(id: string): void {

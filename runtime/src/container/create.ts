@@ -16,7 +16,7 @@ import { fdLayout, runPlan, type StdioEntry } from '../process/spawn-init';
 import { compileSeccomp, seccompDisabled } from '../seccomp/compile';
 import { loadSpec } from '../spec/load';
 import { OCI_VERSION } from '../spec/types';
-import { Container, EXEC_FIFO, validateId } from './container';
+import { CGROUP_PATHS_FILE, Container, EXEC_FIFO, validateId } from './container';
 import { lockContainer } from './lock';
 import { processStartTime, processState } from './proc';
 import { writeFileAtomic, type ContainerState } from './state-file';
@@ -84,6 +84,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     // runc's rootless mode: a cgroup that cannot be created is done without,
     // unless the config asks for limits.
     let cgroupPaths = cg.paths();
+    fs.writeFileSync(path.join(dir, CGROUP_PATHS_FILE), JSON.stringify(cgroupPaths));
     try {
       cg.create();
     } catch (err) {

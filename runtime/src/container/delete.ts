@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { FailedPreconditionError, isNotFound } from '../../../proto/src/errdefs';
 import { log } from '../logging';
 import { runHooks } from '../process/hooks';
-import { Container } from './container';
+import { loadCgroupManager, type CgroupPaths } from '../cgroups';
+import { CGROUP_PATHS_FILE, Container } from './container';
 import { killAndWait } from './create';
 import { signalAll } from './kill';
 import { lockContainer } from './lock';
@@ -57,12 +58,33 @@ async function removeOrphanDir(root: string, id: string): Promise<void> {
   const release = await lockContainer(root, id);
   try {
     if (fs.existsSync(path.join(dir, 'state.json'))) return;
+    removeRecordedCgroups(dir);
     fs.rmSync(dir, { recursive: true, force: true });
   } catch (err) {
     log.warn(`remove ${dir}: ${(err as Error).message}`);
   } finally {
     release();
   }
+}
+
+/** The cgroups a create recorded before making them (CGROUP_PATHS_FILE): what runs there is killed, then they go. */
+function removeRecordedCgroups(dir: string): void {
+  let paths: CgroupPaths;
+  try {
+    paths = JSON.parse(fs.readFileSync(path.join(dir, CGROUP_PATHS_FILE), 'utf8')) as CgroupPaths;
+  } catch {
+    return; // none recorded (or rootless without cgroups)
+  }
+  if (Object.keys(paths).length === 0) return;
+  const cg = loadCgroupManager(paths);
+  for (const pid of cg.pids()) {
+    try {
+      process.kill(pid, 9);
+    } catch {
+      // gone
+    }
+  }
+  cg.destroy();
 }
 
 /** Removes the cgroup and the state directory, then runs poststop hooks (failures only logged). */
