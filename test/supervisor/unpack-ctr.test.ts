@@ -16,6 +16,7 @@ import { collectGarbage } from './support/gc';
 import { blobFile, makeBusyboxLayout, tarLayout, type Layout } from './support/image';
 import { startRegistry, type Registry } from './support/registry';
 import { run, runOk } from './support/run';
+import { removeEmptyCgroups } from '../support/cleanup';
 
 let work: string;
 let d: Daemon;
@@ -80,15 +81,7 @@ afterAll(async () => {
   if (work) removeDir(work);
   // `ctr run` in namespace imp: runc's cgroup /imp/run-1 goes with the container, the
   // namespace's parent dirs (cgroups, runc's state root) stay behind as containerd leaves them
-  for (const ctl of fs.existsSync('/sys/fs/cgroup') ? fs.readdirSync('/sys/fs/cgroup') : []) {
-    for (const dir of [`/sys/fs/cgroup/${ctl}/imp/run-1`, `/sys/fs/cgroup/${ctl}/imp`]) {
-      try {
-        fs.rmdirSync(dir);
-      } catch {
-        // absent, busy, or not a directory
-      }
-    }
-  }
+  removeEmptyCgroups('imp/run-1', 'imp');
   fs.rmSync('/run/containerd/runc/imp', { recursive: true, force: true });
 });
 

@@ -62,3 +62,22 @@ export function removeDir(dir: string): void {
   if (left.length > 0) throw new Error(`refusing to remove ${dir}: still mounted below it: ${left.join(', ')}`);
   spawnSync('rm', ['-rf', '--one-file-system', dir]);
 }
+
+/**
+ * rmdir of each cgroup dir (relative to a hierarchy's root, in the order
+ * given: children first) in every mounted hierarchy; one that is absent or
+ * still in use stays. For the /<namespace> parents ctr's cgroupsPath
+ * /<ns>/<id> leaves, which the runtimes (like containerd) do not remove.
+ */
+export function removeEmptyCgroups(...dirs: string[]): void {
+  const hierarchies = fs.existsSync('/sys/fs/cgroup') ? fs.readdirSync('/sys/fs/cgroup') : [];
+  for (const h of hierarchies) {
+    for (const d of dirs) {
+      try {
+        fs.rmdirSync(`/sys/fs/cgroup/${h}/${d}`);
+      } catch {
+        // absent, busy, or not a hierarchy
+      }
+    }
+  }
+}

@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { track } from './cleanup';
+import { removeEmptyCgroups, track } from './cleanup';
 
 export interface Containerd {
   dir: string;
@@ -71,13 +71,7 @@ export async function startContainerd(extraPath: string[] = []): Promise<Contain
       for (const t of tasks) c.ctr(['-n', ns, 'tasks', 'rm', '-f', t]);
       for (const t of c.ctr(['-n', ns, 'containers', 'ls', '-q']).stdout.split('\n').filter(Boolean)) c.ctr(['-n', ns, 'containers', 'rm', t]);
       // ctr's cgroupsPath is /<ns>/<id>: the runtime removes the leaf, the namespace's dir stays
-      for (const ctl of fs.existsSync('/sys/fs/cgroup') ? fs.readdirSync('/sys/fs/cgroup') : []) {
-        try {
-          fs.rmdirSync(path.join('/sys/fs/cgroup', ctl, ns));
-        } catch {
-          // absent, or still in use (another test's containerd)
-        }
-      }
+      removeEmptyCgroups(ns);
     }
     c.proc.kill('SIGKILL');
   });

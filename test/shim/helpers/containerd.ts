@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureBundles } from '../../support/build';
+import { removeEmptyCgroups } from '../../support/cleanup';
 
 /** The repository root: the nearest directory above with the Makefile and package.json. */
 export const REPO = ((): string => {
@@ -152,15 +153,7 @@ export class PrivateContainerd {
     for (const [root, ids] of roots) for (const id of ids) forceDelete(root, id);
     // ctr's cgroupsPath is /<ns>/<id>: the runtime removes the leaf, the namespace's dir stays
     // (as with containerd); remove it when empty
-    for (const ns of [...safeReaddir(ours), ...safeReaddir(tasks)]) {
-      for (const ctl of safeReaddir('/sys/fs/cgroup')) {
-        try {
-          fs.rmdirSync(path.join('/sys/fs/cgroup', ctl, ns));
-        } catch {
-          // absent, or still in use
-        }
-      }
-    }
+    removeEmptyCgroups(...safeReaddir(ours), ...safeReaddir(tasks));
     for (const pid of [...this.shimPids(), ...this.runcShimPids()]) {
       try {
         process.kill(pid, 'SIGKILL');
