@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../../runtime/src/atomic-file';
 import type * as protobuf from 'protobufjs';
 import { InvalidArgumentError } from '../../proto/src/errdefs';
 
@@ -96,16 +97,7 @@ export function readToml(file: string): Partial<RuntimeOptions> {
 
 /** Saves the resolved options in the bundle atomically (temp, fsync, rename). */
 export function writeOptions(bundle: string, o: RuntimeOptions): void {
-  const file = path.join(bundle, OPTIONS_FILE);
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, JSON.stringify(o));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  writeFileAtomic(path.join(bundle, OPTIONS_FILE), JSON.stringify(o), 0o600);
 }
 
 export function readOptions(bundle: string): RuntimeOptions | undefined {

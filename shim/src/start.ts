@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../../runtime/src/atomic-file';
 import type { Flags } from './flags';
 import { CTL_FD, LISTEN_FD, nsexecPath } from './native/paths';
 import { resolveOptions } from './options';
@@ -114,16 +115,7 @@ function canConnect(socket: string): Promise<boolean> {
 
 /** Writes the bundle's address file atomically (shim.WriteAddress, plus fsync). */
 export function writeAddress(bundle: string, address: string): void {
-  const file = path.join(bundle, 'address');
-  const tmp = path.join(bundle, '.address');
-  const fd = fs.openSync(tmp, 'w', 0o666);
-  try {
-    fs.writeSync(fd, address);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  writeFileAtomic(path.join(bundle, 'address'), address, 0o666);
 }
 
 function readStdin(): Buffer {

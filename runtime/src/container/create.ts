@@ -19,7 +19,8 @@ import { OCI_VERSION } from '../spec/types';
 import { CGROUP_PATHS_FILE, Container, EXEC_FIFO, validateId } from './container';
 import { lockContainer } from './lock';
 import { processStartTime, processState } from './proc';
-import { writeFileAtomic, type ContainerState } from './state-file';
+import { writeFileAtomic } from '../atomic-file';
+import type { ContainerState } from './state-file';
 
 export interface CreateOptions {
   root: string;

@@ -15,7 +15,7 @@ import { compileSeccomp, seccompDisabled } from '../seccomp/compile';
 import { OCI_VERSION, type Process } from '../spec/types';
 import { Container } from './container';
 import { connectUnix } from './create';
-import { writeFileAtomic } from './state-file';
+import { writeFileAtomic } from '../atomic-file';
 
 export interface ExecOptions {
   root: string;

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../atomic-file';
 import type { CgroupPaths } from '../cgroups/manager';
 import type { NamespaceType, Spec } from '../spec/types';
 
@@ -32,30 +33,6 @@ export interface ContainerState {
 }
 
 export const STATE_FILE = 'state.json';
-
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w', mode);
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  const dfd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(dfd);
-  } finally {
-    fs.closeSync(dfd);
-  }
-}
 
 export function saveState(dir: string, state: ContainerState): void {
   writeFileAtomic(path.join(dir, STATE_FILE), JSON.stringify(state));

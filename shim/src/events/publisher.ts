@@ -17,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../../../runtime/src/atomic-file';
 import type * as protobuf from 'protobufjs';
 import type { Logger } from '../logging';
 import { now, type Timestamp } from '../timestamp';
@@ -182,18 +183,8 @@ export class Publisher {
   private persist(item: Item): void {
     try {
       fs.mkdirSync(this.cfg.queueDir, { recursive: true, mode: 0o700 });
-      const tmp = `${this.file(item.seq)}.tmp`;
-      const fd = fs.openSync(tmp, 'w', 0o600);
-      try {
-        fs.writeSync(fd, Buffer.from(`${item.topic}\n`));
-        fs.writeSync(fd, Buffer.from(String(item.any.length) + '\n'));
-        fs.writeSync(fd, item.any);
-        fs.writeSync(fd, item.envelope);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, this.file(item.seq));
+      const body = Buffer.concat([Buffer.from(`${item.topic}\n${item.any.length}\n`), item.any, item.envelope]);
+      writeFileAtomic(this.file(item.seq), body, 0o600);
       item.persisted = true;
     } catch (err) {
       this.cfg.log.error('failed to persist event', { topic: item.topic, err });

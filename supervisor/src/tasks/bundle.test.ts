@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { listBundles, newBundle, writeFileAtomic } from './bundle';
+import { writeFileAtomic } from '../../../runtime/src/atomic-file';
+import { listBundles, newBundle } from './bundle';
 
 let dir: string;
 beforeEach(() => {

@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AlreadyExistsError } from '../../../proto/src/errdefs';
+import { writeFileAtomic } from '../../../runtime/src/atomic-file';
 import { unmountAll } from '../../../shim/src/mount/mount';
 import { validateIdentifier } from '../services/grpc-util';
 
@@ -22,19 +23,6 @@ export interface Bundle {
   namespace: string;
   /** <state>/<ns>/<id> */
   path: string;
-}
-
-/** Writes a file atomically: a temp file in the same directory, fsync, rename. */
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp`);
-  const fd = fs.openSync(tmp, 'w', mode);
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
 }
 
 /** The GID that container root maps to, when the spec has a user namespace (remappedGID). */

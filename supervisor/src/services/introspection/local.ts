@@ -2,6 +2,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../../../../runtime/src/atomic-file';
 import { GrpcCode, toGrpcCode } from '../../../../proto/src/errdefs';
 import type { PluginEntry } from '../../daemon/plugins';
 import { parseAll, type Adaptor } from '../../filters/filters';
@@ -72,9 +73,7 @@ export class IntrospectionLocal {
         this.uuid = fs.readFileSync(file, 'utf8').trim();
       } catch {
         fs.mkdirSync(this.root, { recursive: true });
-        const tmp = `${file}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, crypto.randomUUID());
-        fs.renameSync(tmp, file);
+        writeFileAtomic(file, crypto.randomUUID(), 0o644);
         this.uuid = fs.readFileSync(file, 'utf8').trim();
       }
     }
