@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { FailedPreconditionError, isNotFound } from '../../../proto/src/errdefs';
 import { log } from '../logging';
 import { runHooks } from '../process/hooks';
-import { loadCgroupManager, type CgroupPaths } from '../cgroups';
+import { loadCgroupManager, type CgroupManager, type CgroupPaths } from '../cgroups';
 import { CGROUP_PATHS_FILE, Container } from './container';
 import { killAndWait } from './create';
 import { signalAll } from './kill';
@@ -75,23 +75,12 @@ function removeRecordedCgroups(dir: string): void {
   } catch {
     return; // none recorded (or rootless without cgroups)
   }
-  if (Object.keys(paths).length === 0) return;
-  const cg = loadCgroupManager(paths);
-  for (const pid of cg.pids()) {
-    try {
-      process.kill(pid, 9);
-    } catch {
-      // gone
-    }
-  }
-  cg.destroy();
+  if (Object.keys(paths).length > 0) killAndDestroy(loadCgroupManager(paths));
 }
 
-/** Removes the cgroup and the state directory, then runs poststop hooks (failures only logged). */
-export function destroy(c: Container): void {
-  const cg = c.cgroup();
+/** SIGKILL to whatever is left in the cgroup (a container without a pid namespace, a dead create), then the cgroup goes. */
+function killAndDestroy(cg: CgroupManager): void {
   for (const pid of cg.pids()) {
-    // Leftovers of a container without a pid namespace.
     try {
       process.kill(pid, 9);
     } catch {
@@ -99,6 +88,11 @@ export function destroy(c: Container): void {
     }
   }
   cg.destroy();
+}
+
+/** Removes the cgroup and the state directory, then runs poststop hooks (failures only logged). */
+export function destroy(c: Container): void {
+  killAndDestroy(c.cgroup());
   fs.rmSync(c.dir, { recursive: true, force: true });
   try {
     runHooks('poststop', c.state.config.hooks?.poststop, c.hookState('stopped'));
