@@ -10,8 +10,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ensureBundles } from '../../support/build';
-import { forceDelete } from '../../shim/helpers/containerd';
+import { ensureBuilt as ensureShimBuilt, forceDelete } from '../../shim/helpers/containerd';
 import { berthctlJs, ensureBuilt, peerMode, repoRoot, startBerthd, startContainerd, type Daemon } from './daemon';
 
 export const RUNTIMES = ['io.containerd.berth.v2', 'io.containerd.runc.v2'] as const;
@@ -43,8 +42,7 @@ export function describeTasks(name: string, fn: () => void): void {
 /** The shim, the runtime and the native helper are built too, when older than their sources. */
 function ensureStackBuilt(): void {
   ensureBuilt();
-  execFileSync('make', ['-s', 'native'], { cwd: repoRoot, stdio: 'pipe' });
-  ensureBundles([path.join(DIST, 'containerd-shim-berth-v2.js'), path.join(DIST, 'berth-runtime.js')], ['shim/src', 'runtime/src', 'proto']);
+  ensureShimBuilt();
 }
 
 /** A busybox root filesystem (static busybox and its applets as links). */
