@@ -2,9 +2,9 @@
  * Disk usage of a tree as containerd's fs.DiskUsage: every inode counted once
  * (hard links share one), size = allocated blocks × 512.
  *
- * The walk uses synchronous lstat/readdir (a libuv round trip per file made a
- * 4000-file layer's commit cost ~220 ms against du's ~10 ms) and yields to the
- * event loop every few hundred entries, so a big tree does not stall the daemon.
+ * The walk uses synchronous lstat/readdir (a libuv round trip per entry took
+ * ~250 ms for a 4040-entry tree; this walk ~19 ms; du -s ~10 ms) and yields to
+ * the event loop every few hundred entries, so a big tree does not stall the daemon.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
