@@ -1,6 +1,6 @@
 // Bundles each binary into one file under dist/ (one file loads much faster
 // than a tree of modules), copies the .proto files next to them, and builds
-// the runtime's V8 start-up snapshot.
+// the V8 start-up snapshots of the runtime and the shim.
 //
 //   node scripts/build.mjs
 //
@@ -28,7 +28,15 @@ const entries = [
     snapshot: 'runtime/src/snapshot.ts',
     external: ['winston', 'yargs'],
   },
-  { name: 'containerd-shim-berth-v2', entry: 'shim/src/main.ts' },
+  // The shim's snapshot serves `start` and `delete` (the server runs the plain
+  // bundle: see shim/src/start.ts). It is built with the server's V8 flags, so
+  // the launcher has one set of flags for every action.
+  {
+    name: 'containerd-shim-berth-v2',
+    entry: 'shim/src/bin.ts',
+    snapshot: 'shim/src/snapshot.ts',
+    snapshotFlags: JSON.parse(fs.readFileSync(path.join(root, 'shim/src/node-flags.json'), 'utf8')),
+  },
   { name: 'berthd', entry: 'supervisor/src/daemon/main.ts' },
   { name: 'berthctl', entry: 'supervisor/src/ctl/main.ts' },
 ];

@@ -4,14 +4,17 @@
  *   containerd-shim-berth-v2 -namespace NS -id ID -address A [-publish-binary P] start
  *   containerd-shim-berth-v2 -namespace NS -id ID -address A -bundle B delete
  *   (no action: the long-lived ttrpc server, started by `start`)
+ *
+ * The binary's entry is bin.ts (a plain bundle) or snapshot.ts (the V8
+ * start-up snapshot); both call main().
  */
 import { parseFlags, UsageError } from './flags';
 
 const NAME = 'containerd-shim-berth-v2';
 const VERSION = '0.1.0';
 
-async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2));
+export async function main(argv: string[]): Promise<void> {
+  const flags = parseFlags(argv);
   if (flags.version) {
     process.stdout.write(`${NAME}:\n  Version:  ${VERSION}\n  Node version: ${process.version}\n\n`);
     return;
@@ -32,7 +35,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`${NAME}: ${err.message}\n`);
-  process.exit(1);
-});
+/** Runs main and exits 1 with the message on an error. */
+export function run(argv: string[]): void {
+  main(argv).catch((err: Error) => {
+    process.stderr.write(`${NAME}: ${err.message}\n`);
+    process.exit(1);
+  });
+}

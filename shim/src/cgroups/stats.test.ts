@@ -3,13 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { shimRoot } from '../protos';
 
-/** Loads stats.ts against a fake cgroupfs at `root`. */
+/** stats.ts against a fake cgroupfs at `root` (BERTH_CGROUP_ROOT, read on each use, until the test ends). */
 function statsModule(root: string): typeof import('./stats') {
   process.env.BERTH_CGROUP_ROOT = root;
-  let mod: typeof import('./stats') | undefined;
-  jest.isolateModules(() => { mod = require('./stats'); });
-  delete process.env.BERTH_CGROUP_ROOT;
-  return mod!;
+  return require('./stats');
 }
 
 function write(file: string, text: string): void {
@@ -20,7 +17,10 @@ function write(file: string, text: string): void {
 describe('cgroup metrics', () => {
   let root: string;
   beforeEach(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-cg-')); });
-  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+  afterEach(() => {
+    delete process.env.BERTH_CGROUP_ROOT;
+    fs.rmSync(root, { recursive: true, force: true });
+  });
 
   it('reads cgroup v1 controllers into io.containerd.cgroups.v1.Metrics', () => {
     const m = statsModule(root);

@@ -9,12 +9,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const ROOT = process.env.BERTH_CGROUP_ROOT ?? '/sys/fs/cgroup';
+/** The cgroup mount root; read when used (the shim's start-up snapshot is built before its environment exists). */
+const cgroupRoot = (): string => process.env.BERTH_CGROUP_ROOT ?? '/sys/fs/cgroup';
 /** USER_HZ: cpuacct.stat counts in these ticks. */
 const USER_HZ = 100;
 
 export function isUnified(): boolean {
-  return fs.existsSync(path.join(ROOT, 'cgroup.controllers'));
+  return fs.existsSync(path.join(cgroupRoot(), 'cgroup.controllers'));
 }
 
 /** controller → cgroup path of a pid, from /proc/PID/cgroup ("" key for v2). */
@@ -58,7 +59,7 @@ export function statsOf(groups: Map<string, string>): { typeUrl: string; metrics
   if (isUnified()) {
     const p = groups.get('');
     if (p === undefined) throw new Error('no cgroup v2 path');
-    return { typeUrl: 'io.containerd.cgroups.v2.Metrics', metrics: v2Stats(path.join(ROOT, p)) };
+    return { typeUrl: 'io.containerd.cgroups.v2.Metrics', metrics: v2Stats(path.join(cgroupRoot(), p)) };
   }
   return { typeUrl: 'io.containerd.cgroups.v1.Metrics', metrics: v1Stats(groups) };
 }
@@ -66,7 +67,7 @@ export function statsOf(groups: Map<string, string>): { typeUrl: string; metrics
 function v1Stats(groups: Map<string, string>): object {
   const dir = (c: string): string | undefined => {
     const p = groups.get(c);
-    return p === undefined ? undefined : path.join(ROOT, c, p);
+    return p === undefined ? undefined : path.join(cgroupRoot(), c, p);
   };
   const m: Record<string, unknown> = {};
 
@@ -215,8 +216,8 @@ function v2Stats(dir: string): object {
 export function oomKillCount(groups: Map<string, string>): number {
   if (isUnified()) {
     const p = groups.get('');
-    return p === undefined ? 0 : kv(read(path.join(ROOT, p, 'memory.events'))).oom_kill ?? 0;
+    return p === undefined ? 0 : kv(read(path.join(cgroupRoot(), p, 'memory.events'))).oom_kill ?? 0;
   }
   const p = groups.get('memory');
-  return p === undefined ? 0 : kv(read(path.join(ROOT, 'memory', p, 'memory.oom_control'))).oom_kill ?? 0;
+  return p === undefined ? 0 : kv(read(path.join(cgroupRoot(), 'memory', p, 'memory.oom_control'))).oom_kill ?? 0;
 }
