@@ -40,6 +40,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     server = new grpc.Server({
       'grpc.max_receive_message_length': cfg.grpc.max_recv_message_size,
       'grpc.max_send_message_length': cfg.grpc.max_send_message_size,
+      // berthd serves no channelz service: its per-call bookkeeping would be wasted
+      'grpc.enable_channelz': 0,
     });
     widenFlowControl(server);
     for (const [id, svc] of plugins.getAll<GrpcService>(PluginType.GRPC)) {
