@@ -60,7 +60,7 @@ export class Logger {
 
   private log(level: Level, msg: string, fields?: Fields): void {
     if (RANK[level] < minRank) {
-      const c = this.fields.component;
+      const c = fields?.component ?? this.fields.component; // bound to the logger or given with the line
       if (level !== 'debug' || typeof c !== 'string' || !traced.has(c)) return;
     }
     let line = `time="${new Date().toISOString()}" level=${NAME[level]} msg=${JSON.stringify(msg)}`;
