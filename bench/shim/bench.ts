@@ -4,12 +4,16 @@
  *
  *   1. memory of one idle shim holding one sleeping container: Pss (from
  *      /proc/PID/smaps_rollup) and RssAnon (from /proc/PID/status), summed
- *      over the shim's own processes (berth: native reaper + Node server),
- *      for several V8 flag sets;
+ *      over the shim's own processes (berth: native reaper + Node server):
+ *      berth hibernated (the default after BERTH_SHIM_IDLE_EXIT, 30 s, idle:
+ *      the reaper alone), and berth awake (hibernation off) for several V8
+ *      flag sets;
  *   2. time of `ctr run -d` until the task runs (median of BENCH_RUNS),
- *      for a new shim and for a container joining a running shim;
+ *      for a new shim and for a container joining a running shim; and of
+ *      `ctr tasks ls` (a State call) to a shim asleep, awake, and runc's;
  *   3. BENCH_N idle containers: total and per-container memory of all shim
- *      processes, berth packed (default), berth one-per-container, runc.
+ *      processes, berth packed (default), berth one-per-container, runc;
+ *      berth awake (after SETTLE_MS) and hibernated.
  *
  *   bench/shim/run.sh            (BENCH_N=100 BENCH_RUNS=7 by default)
  *
@@ -25,6 +29,8 @@ import { buildBusyboxArchive, IMAGE_REF } from '../../test/shim/helpers/image';
 const N = Number(process.env.BENCH_N ?? 100);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const SETTLE_MS = 6000;
+/** The default idle time before a berth shim hibernates (shim/src/hibernate.ts), plus slack. */
+const HIBERNATE_WAIT_MS = 60_000;
 
 interface Mem { pss: number; anon: number; procs: number }
 
@@ -88,22 +94,30 @@ const out = (line = ''): void => {
 async function oneIdle(): Promise<void> {
   out('## 1. One idle shim holding one sleeping container');
   out();
-  out('| shim | V8 flags | processes | Pss MB | RssAnon MB |');
+  out('| shim | state, V8 flags | processes | Pss MB | RssAnon MB |');
   out('| --- | --- | ---: | ---: | ---: |');
+  // undefined: hibernation on (the default); else the server's V8 flags, hibernation off.
   const variants: [string, string | undefined][] = [
-    ['default (chosen)', undefined],
-    ['none', ' '],
-    ['--jitless --single-threaded', '--jitless --single-threaded'],
-    ['--lite-mode --max-semi-space-size=1 --single-threaded', '--lite-mode --max-semi-space-size=1 --single-threaded'],
+    ['hibernated (default)', undefined],
+    ['awake, default flags', ''],
+    ['awake, no flags', ' '],
+    ['awake, --jitless --single-threaded', '--jitless --single-threaded'],
+    ['awake, --lite-mode --max-semi-space-size=1 --single-threaded', '--lite-mode --max-semi-space-size=1 --single-threaded'],
   ];
   for (const [label, flags] of variants) {
     const env: NodeJS.ProcessEnv = { BERTH_SHIM_GROUP: 'container' };
-    if (flags !== undefined) env.BERTH_SHIM_NODE_FLAGS = flags;
+    if (flags !== undefined) env.BERTH_SHIM_IDLE_EXIT = '0';
+    if (flags) env.BERTH_SHIM_NODE_FLAGS = flags;
     await withContainerd(env, async (c) => {
       await runDetached(c, 'io.containerd.berth.v2', 'idle-berth');
-      const withRunc = label.startsWith('default');
+      const withRunc = flags === undefined;
       if (withRunc) await runDetached(c, 'io.containerd.runc.v2', 'idle-runc');
       await sleep(SETTLE_MS);
+      if (flags === undefined) {
+        const t0 = Date.now();
+        await untilHibernated(c);
+        console.error(`  hibernated ${((Date.now() - t0 + SETTLE_MS) / 1000).toFixed(1)} s after the run`);
+      }
       const b = memOf(c.shimPids());
       out(`| berth | ${label} | ${b.procs} | ${mb(b.pss)} | ${mb(b.anon)} |`);
       if (withRunc) {
@@ -116,8 +130,46 @@ async function oneIdle(): Promise<void> {
   out();
 }
 
+/** Waits until no berth shim of `c` runs its Node server (all hibernated). */
+async function untilHibernated(c: PrivateContainerd): Promise<void> {
+  const end = Date.now() + HIBERNATE_WAIT_MS;
+  while (c.shimPids().length > c.reaperPids().length) {
+    if (Date.now() > end) throw new Error('the berth shims did not hibernate');
+    await sleep(200);
+  }
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/** `ctr tasks ls` (containerd asks the shim for State) with the berth shim asleep, awake, and with runc's shim. */
+async function requestLatency(): Promise<void> {
+  await withContainerd({ BERTH_SHIM_GROUP: 'container', BERTH_SHIM_IDLE_EXIT: '1000' }, async (c) => {
+    const asleep: number[] = [];
+    const awake: number[] = [];
+    await runDetached(c, 'io.containerd.berth.v2', 'req-b');
+    for (let i = 0; i < RUNS; i++) {
+      await untilHibernated(c);
+      asleep.push(await timed(() => c.ctrOk(['tasks', 'ls'])));
+      awake.push(await timed(() => c.ctrOk(['tasks', 'ls'])));
+    }
+    await removeAll(c, ['req-b']);
+    const runc: number[] = [];
+    await runDetached(c, 'io.containerd.runc.v2', 'req-r');
+    for (let i = 0; i < RUNS; i++) runc.push(await timed(() => c.ctrOk(['tasks', 'ls'])));
+    await removeAll(c, ['req-r']);
+    const r = median(runc);
+    for (const [name, xs] of [['`ctr tasks ls`, berth shim asleep (woken)', asleep], ['`ctr tasks ls`, berth shim awake', awake], ['`ctr tasks ls`, runc v2 shim', runc]] as const) {
+      out(`| ${name} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} | ${(median(xs) / r).toFixed(2)} |`);
+    }
+  });
+}
+
 async function startLatency(): Promise<void> {
-  out(`## 2. \`ctr run -d\` until running (median of ${RUNS})`);
+  out(`## 2. Latency (median of ${RUNS}): \`ctr run -d\` until running; a request to an idle shim`);
   out();
   await withContainerd({ BERTH_SHIM_GROUP: 'container' }, async (c) => {
     const rows: [string, number[]][] = [['berth, new shim', []], ['runc v2, new shim', []]];
@@ -140,6 +192,7 @@ async function startLatency(): Promise<void> {
     await removeAll(c, [...Array(RUNS + 1).keys()].map((i) => `lat-j${i}`));
     out(`| berth, joining a running shim | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} | |`);
   });
+  await requestLatency();
   out();
 }
 
@@ -158,12 +211,22 @@ async function many(): Promise<void> {
       const ids = [...Array(N).keys()].map((i) => `many-${i}`);
       for (const id of ids) await runDetached(c, runtime, id);
       await sleep(SETTLE_MS);
-      const pids = runtime === 'io.containerd.runc.v2' ? runcShimPids(c) : c.shimPids();
-      const shims = runtime === 'io.containerd.runc.v2' ? pids.length : pids.length / 2;
-      const m = memOf(pids);
-      const ls = await c.ctrOk(['tasks', 'ls']);
+      const berth = runtime !== 'io.containerd.runc.v2';
+      const measure = (label: string): number[] => {
+        const pids = berth ? c.shimPids() : runcShimPids(c);
+        const shims = berth ? c.reaperPids().length : pids.length;
+        const m = memOf(pids);
+        out(`| ${label} | ${shims} | ${m.procs} | ${mb(m.pss)} | ${mb(m.pss / N)} | ${mb(m.anon)} | ${mb(m.anon / N)} | |`);
+        return pids;
+      };
+      let pids = measure(berth ? `${name}, awake` : name);
+      if (berth) {
+        await untilHibernated(c);
+        pids = [...new Set([...pids, ...measure(`${name}, hibernated`)])];
+      }
+      const ls = await c.ctrOk(['tasks', 'ls']); // wakes every shim
       const running = ls.split('\n').filter((l) => /\bRUNNING\b/.test(l)).length;
-      out(`| ${name} | ${shims} | ${m.procs} | ${mb(m.pss)} | ${mb(m.pss / N)} | ${mb(m.anon)} | ${mb(m.anon / N)} | ${running}/${N} |`);
+      out(`| (${name}: running afterwards) | | | | | | | ${running}/${N} |`);
       const t0 = Date.now();
       await removeAll(c, ids);
       const zombies = listProcesses().filter((p) => p.state === 'Z' && pids.includes(p.ppid));

@@ -22,7 +22,13 @@
  *     5. then loops: reaps every child with waitpid(-1) and reports each exit
  *        on the control channel; serves the control requests below; relays
  *        bytes between pty masters and unix sockets; forwards SIGTERM/SIGINT
- *        to PROGRAM; exits with PROGRAM's status when PROGRAM exits.
+ *        to PROGRAM; exits with PROGRAM's status when PROGRAM exits —
+ *     6. unless PROGRAM asked to hibernate first: an idle server hands its
+ *        connections and stdio fds over (stash) and exits, and the reaper
+ *        holds them, queues the exits it reaps, and runs PROGRAM again —
+ *        with the stash placed from fd 5 up, named in BERTH_SHIM_RESUME
+ *        ("NAME=FD ...") — as soon as the listener, a watched fd or a
+ *        reaped child (or SIGTERM/SIGINT, forwarded then) needs it.
  *
  *   Control channel messages, both ways: u32 length (little-endian), then
  *   that many bytes of NUL-terminated string fields.
@@ -37,6 +43,15 @@
  *                                              RELAY and relay bytes both ways
  *               resize TAG CTAG COLS ROWS      TIOCSWINSZ on CTAG's master
  *               console-close TAG CTAG         drain CTAG's master, close all
+ *               stash TAG NAME FD WATCH        take a copy of the server's FD
+ *                                              (pidfd_getfd) and keep it as NAME;
+ *                                              WATCH 1: wake the server when it
+ *                                              is readable or hangs up
+ *               unstash TAG                    close every stashed fd; send the
+ *                                              exits held back since `hibernate`
+ *               hibernate TAG                  the server exits next (status 0):
+ *                                              keep the stash and sleep instead
+ *                                              of exiting
  *     C → Node  ok TAG [R W] | err TAG ERRNO   the reply to a request
  *               exit PID WAITSTATUS SEC NSEC   a reaped child (raw status)
  *               console-closed CTAG ERRNO      a relay ended (0: hang-up; the
@@ -93,11 +108,42 @@ struct console {
 	int master_eof, relay_eof;
 };
 
+#define MAX_STASH 256
+#define STASH_BASE 5		/* where a resumed server finds the stash */
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+struct stashed {
+	char name[64];
+	int fd;
+	int watch;
+};
+
 static struct console *consoles[MAX_CONSOLES];
 static char pipe_fd[4096];	/* fds made by `pipe` and not closed yet */
 static unsigned long console_seq;
 static int ctl = -1;
 static pid_t child = -1;
+static int child_pidfd = -1;
+static struct stashed stash[MAX_STASH];
+static int nstash;
+static int hibernating;		/* the server said it exits next to hibernate */
+static char **exit_queue;	/* exit messages reaped while no server runs */
+static int nqueued;
+
+static void flush_exits(void);
+
+static void unstash_all(void)
+{
+	for (int i = 0; i < nstash; i++)
+		close(stash[i].fd);
+	nstash = 0;
+}
 
 /* ------------------------------------------------------- control channel */
 
@@ -297,6 +343,13 @@ static void console_close(struct console *c)
 
 /* ------------------------------------------------------------- requests */
 
+static int parse_int(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	return (*s && !*end && v >= 0 && v < INT_MAX) ? (int)v : -1;
+}
+
 static void handle_request(char *buf, uint32_t len)
 {
 	const char *f[MAX_FIELDS] = { 0 };
@@ -373,6 +426,34 @@ static void handle_request(char *buf, uint32_t len)
 		reply(tag, c ? 0 : ENOENT);
 		if (c)
 			console_close(c);
+	} else if (strcmp(op, "stash") == 0 && n == 5) {
+		int fd = parse_int(f[3]);
+		if (fd < 0 || strlen(f[2]) >= sizeof(stash[0].name) || strchr(f[2], '=') || strchr(f[2], ' ')) {
+			reply(tag, EINVAL);
+			return;
+		}
+		if (nstash == MAX_STASH) {
+			reply(tag, EMFILE);
+			return;
+		}
+		int copy = (int)syscall(SYS_pidfd_getfd, child_pidfd, fd, 0);	/* FD_CLOEXEC set */
+		if (copy < 0) {
+			reply(tag, errno);
+			return;
+		}
+		strcpy(stash[nstash].name, f[2]);
+		stash[nstash].fd = copy;
+		stash[nstash].watch = strcmp(f[4], "1") == 0;
+		nstash++;
+		reply(tag, 0);
+	} else if (strcmp(op, "unstash") == 0 && n == 2) {
+		unstash_all();
+		hibernating = 0;
+		reply(tag, 0);
+		flush_exits();	/* reaped since `hibernate`: the server stays */
+	} else if (strcmp(op, "hibernate") == 0 && n == 2) {
+		hibernating = 1;
+		reply(tag, 0);
 	} else {
 		reply(tag, EINVAL);
 	}
@@ -425,16 +506,131 @@ static int reap(int *child_status)
 		snprintf(s, sizeof(s), "%d", st);
 		snprintf(sec, sizeof(sec), "%lld", (long long)ts.tv_sec);
 		snprintf(nsec, sizeof(nsec), "%ld", ts.tv_nsec);
-		ctl_send(5, (const char *[]){ "exit", p, s, sec, nsec });
+		if (ctl >= 0 && !hibernating) {
+			ctl_send(5, (const char *[]){ "exit", p, s, sec, nsec });
+			continue;
+		}
+		/* No server runs, or it is about to exit (hibernate): keep the exit
+		 * for the next one, which it wakes. */
+		char **q = realloc(exit_queue, (size_t)(nqueued + 1) * sizeof(*q));
+		if (q)
+			exit_queue = q;
+		char *m = q ? malloc(96) : NULL;
+		if (!m)
+			continue;	/* out of memory: the exit is lost, as a dead shim's would be */
+		snprintf(m, 96, "%s %s %s %s", p, s, sec, nsec);
+		exit_queue[nqueued++] = m;
 	}
 	return done;
 }
 
-static int parse_int(const char *s)
+/* Sends the exits reaped while no server ran, oldest first. */
+static void flush_exits(void)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
-	return (*s && !*end && v >= 0 && v < INT_MAX) ? (int)v : -1;
+	for (int i = 0; i < nqueued; i++) {
+		char p[16], s[16], sec[24], nsec[16];
+		if (sscanf(exit_queue[i], "%15s %15s %23s %15s", p, s, sec, nsec) == 4)
+			ctl_send(5, (const char *[]){ "exit", p, s, sec, nsec });
+		free(exit_queue[i]);
+	}
+	free(exit_queue);
+	exit_queue = NULL;
+	nqueued = 0;
+}
+
+/* ------------------------------------------------------------ the server */
+
+/*
+ * Runs PROGRAM with the listener on listen_target, a new control channel on
+ * ctl_target and, when waking a hibernated server, the stash from
+ * STASH_BASE up, named in BERTH_SHIM_RESUME (set, maybe empty, exactly
+ * then). The stash then belongs to PROGRAM: the reaper closes its copies.
+ * Exits reaped while no server ran are sent first.
+ */
+static int spawn_server(int listener, int listen_target, int ctl_target, char **prog, const sigset_t *old, int waking)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return -1;
+	/* "NAME=FD ..." for the stash, at the numbers it will have in PROGRAM. */
+	static char resume[MAX_STASH * 72];
+	size_t len = 0;
+	int base = STASH_BASE;
+	if (base <= listen_target || base <= ctl_target)
+		base = (listen_target > ctl_target ? listen_target : ctl_target) + 1;
+	resume[0] = 0;
+	for (int i = 0; i < nstash; i++)
+		len += (size_t)snprintf(resume + len, sizeof(resume) - len, "%s%s=%d", i ? " " : "", stash[i].name, base + i);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		/* Move every fd out of the way first (a source may sit on a target,
+		 * and dup2(fd, fd) would keep FD_CLOEXEC), then place them: dup2 to
+		 * another number clears FD_CLOEXEC. Nothing else leaks into PROGRAM. */
+		int aside = base + nstash + 8;	/* above every target */
+		int l = fcntl(listener, F_DUPFD_CLOEXEC, aside), k = fcntl(sp[1], F_DUPFD_CLOEXEC, aside);
+		if (l < 0 || k < 0 || dup2(l, listen_target) < 0 || dup2(k, ctl_target) < 0)
+			_exit(127);
+		int top = listen_target > ctl_target ? listen_target : ctl_target;
+		for (int i = 0; i < nstash; i++) {
+			int moved = fcntl(stash[i].fd, F_DUPFD_CLOEXEC, aside);
+			if (moved < 0)
+				_exit(127);
+			stash[i].fd = moved;
+		}
+		for (int i = 0; i < nstash; i++)
+			if (dup2(stash[i].fd, base + i) < 0)
+				_exit(127);
+		if (nstash)
+			top = base + nstash - 1;
+		for (int fd = 3; fd < top; fd++)
+			if (fd != listen_target && fd != ctl_target && (fd < base || fd >= base + nstash))
+				close(fd);
+		if (syscall(SYS_close_range, top + 1, ~0U, 0) < 0)
+			for (int fd = top + 1; fd < 4096; fd++)
+				close(fd);
+		if (waking)
+			setenv("BERTH_SHIM_RESUME", resume, 1);	/* maybe "": state, no fds */
+		else
+			unsetenv("BERTH_SHIM_RESUME");
+		execvp(prog[0], prog);
+		fprintf(stderr, "berth-nsexec: exec %s: %s\n", prog[0], strerror(errno));
+		_exit(127);
+	}
+	close(sp[1]);
+	child = pid;
+	if (child_pidfd >= 0)
+		close(child_pidfd);
+	child_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);	/* for stash; -1: stash fails with EBADF */
+	if (child_pidfd >= 0)
+		fcntl(child_pidfd, F_SETFD, FD_CLOEXEC);
+	ctl = sp[0];
+	unstash_all();
+	hibernating = 0;
+	flush_exits();
+	return 0;
+}
+
+/*
+ * The server exited with `status`. Returns 1 if it did so to hibernate (the
+ * reaper now sleeps, holding the stash), 0 if the reaper should exit too.
+ */
+static int server_gone(int status)
+{
+	int hibernated = hibernating && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (ctl >= 0)
+		close(ctl);
+	ctl = -1;
+	child = -1;
+	hibernating = 0;
+	if (!hibernated)
+		unstash_all();
+	return hibernated;
 }
 
 static int reaper_main(int argc, char **argv)
@@ -468,11 +664,6 @@ static int reaper_main(int argc, char **argv)
 		;
 	dup2(null, 0);
 
-	int sp[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-		fprintf(stderr, "berth-nsexec: socketpair: %s\n", strerror(errno));
-		return 1;
-	}
 	sigset_t mask, old;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -480,44 +671,23 @@ static int reaper_main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-
-	child = fork();
-	if (child < 0) {
-		fprintf(stderr, "berth-nsexec: fork: %s\n", strerror(errno));
-		return 1;
-	}
-	if (child == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		/* Move both fds out of the way first (a source may sit on a target,
-		 * and dup2(fd, fd) would keep FD_CLOEXEC), then place them: dup2 to
-		 * another number clears FD_CLOEXEC. Nothing else leaks into PROGRAM. */
-		int l = fcntl(listener, F_DUPFD_CLOEXEC, 64), k = fcntl(sp[1], F_DUPFD_CLOEXEC, 64);
-		if (l < 0 || k < 0 || dup2(l, listen_target) < 0 || dup2(k, ctl_target) < 0)
-			_exit(127);
-		int top = listen_target > ctl_target ? listen_target : ctl_target;
-		for (int fd = 3; fd < top; fd++)
-			if (fd != listen_target && fd != ctl_target)
-				close(fd);
-		if (syscall(SYS_close_range, top + 1, ~0U, 0) < 0)
-			for (int fd = top + 1; fd < 4096; fd++)
-				close(fd);
-		execvp(argv[6], argv + 6);
-		fprintf(stderr, "berth-nsexec: exec %s: %s\n", argv[6], strerror(errno));
-		_exit(127);
-	}
-	close(listener);
-	close(sp[1]);
-	ctl = sp[0];
 	signal(SIGPIPE, SIG_IGN);
 
+	if (spawn_server(listener, listen_target, ctl_target, argv + 6, &old, 0) < 0) {
+		fprintf(stderr, "berth-nsexec: starting %s: %s\n", argv[6], strerror(errno));
+		return 1;
+	}
+
 	int child_status = 0;
-	static struct pollfd pfd[2 + 2 * MAX_CONSOLES];
+	int pending_signal = 0;	/* SIGTERM/SIGINT that came while no server ran */
+	static struct pollfd pfd[2 + 2 * MAX_CONSOLES + 1 + MAX_STASH];
 	static int slot_of[2 + 2 * MAX_CONSOLES];
 	static unsigned long id_of[2 + 2 * MAX_CONSOLES];
 	for (;;) {
+		int sleeping = child < 0;
 		int n = 0;
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = ctl, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = ctl, .events = POLLIN };	/* -1 while sleeping: ignored */
 		for (int i = 0; i < MAX_CONSOLES; i++) {
 			struct console *k = consoles[i];
 			if (!k)
@@ -544,33 +714,45 @@ static int reaper_main(int argc, char **argv)
 			pfd[n++] = (struct pollfd){ .fd = me ? k->master : -1, .events = me };
 			pfd[n++] = (struct pollfd){ .fd = re ? k->relay : -1, .events = re };
 		}
+		int consoles_end = n;
+		if (sleeping) {
+			/* What wakes the server: a connection, a watched fd. */
+			pfd[n++] = (struct pollfd){ .fd = listener, .events = POLLIN };
+			for (int i = 0; i < nstash; i++)
+				if (stash[i].watch)
+					pfd[n++] = (struct pollfd){ .fd = stash[i].fd, .events = POLLIN };
+		}
 		if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
 			return 1;
+		int wake = 0;
 		if (pfd[0].revents) {
 			struct signalfd_siginfo si;
 			int child_done = 0;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGCHLD)
 					child_done |= reap(&child_status);
-				else
+				else if (child > 0)
 					kill(child, (int)si.ssi_signo);
+				else
+					pending_signal = (int)si.ssi_signo;
 			}
-			if (child_done)
+			if (child_done && !server_gone(child_status))
 				break;
 		}
-		if (pfd[1].revents && read_ctl() < 0) {
+		if (pfd[1].revents && ctl >= 0 && read_ctl() < 0) {
 			/* Node closed the channel: it is exiting; wait for it. */
 			close(ctl);
 			ctl = -1;
 			while (waitpid(child, &child_status, 0) < 0 && errno == EINTR)
 				;
-			break;
+			if (!server_gone(child_status))
+				break;
 		}
 		/* Consoles: the entries were built before the requests above ran, so
 		 * one closed (or replaced) meanwhile is recognised by its id and skipped. */
-		for (int i = 2; i < n; i++) {
+		for (int i = 2; i < consoles_end; i++) {
 			struct console *k = consoles[slot_of[i]];
-			int pair = i + 1 < n && id_of[i + 1] == id_of[i];
+			int pair = i + 1 < consoles_end && id_of[i + 1] == id_of[i];
 			if (k && k->id == id_of[i]) {
 				if (!pair && k->listen_fd >= 0 && pfd[i].revents)
 					console_accept(k);
@@ -579,6 +761,18 @@ static int reaper_main(int argc, char **argv)
 			}
 			if (pair)
 				i++;
+		}
+		if (sleeping)
+			for (int i = consoles_end; i < n; i++)
+				wake |= pfd[i].revents != 0;
+		if (child < 0 && (wake || nqueued > 0 || pending_signal)) {
+			if (spawn_server(listener, listen_target, ctl_target, argv + 6, &old, 1) < 0) {
+				fprintf(stderr, "berth-nsexec: restarting %s: %s\n", argv[6], strerror(errno));
+				return 1;
+			}
+			if (pending_signal)
+				kill(child, pending_signal);
+			pending_signal = 0;
 		}
 	}
 	if (WIFSIGNALED(child_status))

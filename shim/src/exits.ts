@@ -100,6 +100,11 @@ export class ExitMonitor {
     if (e) this.exit(e);
   }
 
+  /** A start is collecting exits, or an exit is held: not a moment to hibernate. */
+  get busy(): boolean {
+    return this.subs.size > 0 || this.held.size > 0;
+  }
+
   get watching(): number {
     return this.handlers.size;
   }

@@ -10,3 +10,5 @@ export const MEMBERS_DIR = 'members';
 export const EVENTS_DIR = 'events';
 /** Transient console and relay sockets. */
 export const IO_DIR = 'io';
+/** What a hibernated server recorded for the next one (hibernate.ts). */
+export const HIBERNATED_FILE = 'hibernated.json';

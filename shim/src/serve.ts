@@ -18,6 +18,7 @@ import { registerTaskService } from './task-service';
 import { TaskService } from './task/service';
 import { TtrpcServer } from './ttrpc/server';
 import { shimRoot } from './protos';
+import { Hibernator, idleExitMs, resume, resumedFds } from './hibernate';
 
 export async function serve(flags: Flags): Promise<void> {
   // BERTH_SHIM_LOG: a file to log to instead of containerd's log FIFO (debugging, tests)
@@ -49,11 +50,16 @@ export async function serve(flags: Flags): Promise<void> {
   });
 
   const idleGc = idleCollector(1500, log);
+  let hibernator: Hibernator | undefined;
+  const activity = (): void => {
+    idleGc();
+    hibernator?.poke();
+  };
   const server = new TtrpcServer({
     onError: (err, ctx) => log.debug('request failed', { component: 'shim.ttrpc', method: ctx.method, err }),
-    onSettled: idleGc,
+    onSettled: activity,
   });
-  native.on('exit', idleGc);
+  native.on('exit', activity);
   let stopping = false;
   const shutdown = async (why: string): Promise<void> => {
     if (stopping) return;
@@ -79,6 +85,10 @@ export async function serve(flags: Flags): Promise<void> {
     shutdown: () => void shutdown('shutdown requested'),
   });
   registerTaskService(server, root, service, log);
+  // Set (maybe empty) when the reaper woke this server from hibernation.
+  const handedOver = resumedFds();
+  delete process.env.BERTH_SHIM_RESUME;
+  hibernator = new Hibernator({ delayMs: idleExitMs(), dir, native, server, service, publisher, exits, log });
 
   native.on('close', () => {
     log.error('lost the native reaper; exiting');
@@ -94,8 +104,11 @@ export async function serve(flags: Flags): Promise<void> {
   listener.on('error', (err) => log.error('ttrpc listener failed', { err }));
   listener.listen({ fd: LISTEN_FD });
   server.serve(listener);
-  log.info('shim serving', { address: fs.existsSync('address') ? fs.readFileSync('address', 'utf8') : undefined, startup_ms: Math.round(process.uptime() * 1000) });
-  idleGc();
+  // Before the first event: the exits the reaper queued meanwhile must find their processes.
+  if (handedOver) resume(dir, handedOver, server, service, log);
+  const how = handedOver ? 'shim resumed' : 'shim serving';
+  log[handedOver ? 'debug' : 'info'](how, { address: fs.existsSync('address') ? fs.readFileSync('address', 'utf8') : undefined, startup_ms: Math.round(process.uptime() * 1000) });
+  activity();
 }
 
 /**

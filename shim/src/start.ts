@@ -20,7 +20,7 @@ import type { Flags } from './flags';
 import { CTL_FD, LISTEN_FD, nsexecPath } from './native/paths';
 import { resolveOptions } from './options';
 import { shimRoot } from './protos';
-import { MEMBERS_DIR, SOCKET } from './layout';
+import { HIBERNATED_FILE, MEMBERS_DIR, SOCKET } from './layout';
 import nodeFlagsJson from './node-flags.json';
 
 /** Annotations that put containers in one shim, first match wins (groupLabels). */
@@ -213,6 +213,7 @@ export async function start(flags: Flags): Promise<string> {
   }
   fs.rmSync(socket, { force: true });
   fs.rmSync(path.join(dir, MEMBERS_DIR), { recursive: true, force: true }); // a dead shim's
+  fs.rmSync(path.join(dir, HIBERNATED_FILE), { force: true });
   addMember(dir, flags.id);
 
   const opts = readStdin();

@@ -4,13 +4,13 @@
  * `shim-reaper` is a subreaper that reports every orphan's exit with its raw
  * status, hands out pipes, and exits with its child's status.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { exitStatus } from '../../shim/src/native/channel';
 import { DIST, ensureBuilt, mountsUnder, unmountUnder } from './helpers/containerd';
-import { describeE2E } from './helpers/setup';
+import { describeE2E, eventually } from './helpers/setup';
 
 const NSEXEC = path.join(DIST, 'berth-nsexec');
 
@@ -62,11 +62,63 @@ const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 })();
 `;
 
+/**
+ * A program that hibernates twice and reports what it was handed each time
+ * the reaper runs it again: argv[2] the result prefix (result.N for run N),
+ * argv[3] a FIFO to hand over (watched), argv[4] a file to hand over (not
+ * watched). Run 1 leaves an orphan that exits 1 s later (while asleep), run 2
+ * hands the same fds over again, run 3 reads the FIFO and exits 5.
+ */
+const HIBERNATING_CHILD = `
+const fs = require('fs'), net = require('net'), cp = require('child_process');
+const [result, fifo, file] = process.argv.slice(2);
+const sock = new net.Socket({ fd: 4, readable: true, writable: true });
+const enc = (f) => { const b = Buffer.from(f.map((x) => x + '\\0').join('')); const h = Buffer.alloc(4); h.writeUInt32LE(b.length); return Buffer.concat([h, b]); };
+let buf = Buffer.alloc(0); const exits = []; const replies = {}; let seq = 0;
+sock.on('data', (d) => {
+  buf = Buffer.concat([buf, d]);
+  while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32LE(0)) {
+    const n = buf.readUInt32LE(0); const f = buf.toString('utf8', 4, 4 + n).split('\\0'); f.pop(); buf = buf.subarray(4 + n);
+    if (f[0] === 'exit') exits.push({ pid: +f[1], status: +f[2] });
+    else replies[f[1]](f);
+  }
+});
+const req = (...f) => new Promise((r) => { const t = String(++seq); replies[t] = r; sock.write(enc([f[0], t, ...f.slice(1)])); });
+const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+(async () => {
+  let run = 1;
+  while (fs.existsSync(result + '.' + run)) run++;
+  const env = process.env.BERTH_SHIM_RESUME;
+  const handed = env ? Object.fromEntries(env.split(' ').map((x) => x.split('=')).map(([n, f]) => [n, +f])) : {};
+  await wait(200); // the queued exits come first on the channel
+  const out = { pid: process.pid, ppid: process.ppid, env, exits };
+  if (run === 1) {
+    const o = cp.spawnSync('sh', ['-c', 'sh -c "sleep 1; exit 3" >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' });
+    out.orphan = +o.stdout.trim();
+    handed['wake.fifo'] = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    handed.kept = fs.openSync(file, 'a');
+    out.refused = [(await req('stash', 'bad=name', String(handed.kept), '0'))[2], (await req('stash', 'gone', '999', '0'))[2]];
+  }
+  if (run <= 2) {
+    out.replies = [await req('stash', 'wake.fifo', String(handed['wake.fifo']), '1'), await req('stash', 'kept', String(handed.kept), '0'), await req('hibernate')].map((r) => r[0]);
+    fs.writeFileSync(result + '.' + run, JSON.stringify(out));
+    process.exit(0);
+  }
+  const data = Buffer.alloc(64); const n = fs.readSync(handed['wake.fifo'], data);
+  out.got = data.toString('utf8', 0, n);
+  fs.writeSync(handed.kept, 'written by the third server');
+  fs.writeFileSync(result + '.' + run, JSON.stringify(out));
+  process.exit(5);
+})();
+`;
+
 describeE2E('shim: native entry points', () => {
   let dir: string;
+  const started: ChildProcess[] = [];
   beforeAll(() => ensureBuilt(), 120_000);
   beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-native-')); });
   afterEach(() => {
+    for (const p of started.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     unmountUnder(dir);
     execFileSync('rm', ['-rf', '--one-file-system', dir]);
   });
@@ -112,6 +164,48 @@ describeE2E('shim: native entry points', () => {
     expect(res.replies['2'][0]).toBe('ok');
     expect(res.replies['3']).toEqual(['err', '3', '9']); // EBADF: only pipes it made, once
     expect(res.replies['4']).toEqual(['err', '4', '22']); // EINVAL: unknown operation
+  });
+
+  it('shim-reaper holds a hibernated child\'s fds, queues exits, and runs it again for an exit or a readable fd', async () => {
+    const sock = path.join(dir, 's');
+    const result = path.join(dir, 'result');
+    const fifo = path.join(dir, 'wake.fifo');
+    const file = path.join(dir, 'kept.txt');
+    execFileSync('mkfifo', [fifo]);
+    const script = path.join(dir, 'child.js');
+    fs.writeFileSync(script, HIBERNATING_CHILD);
+    const reaper = spawn(NSEXEC, ['shim-reaper', sock, '3', '4', '--', process.execPath, script, result, fifo, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+    started.push(reaper);
+    await new Promise<string>((r) => reaper.stdout.once('data', (d: Buffer) => r(d.toString())));
+    reaper.stdin.end();
+    const exited = new Promise<number | null>((r) => reaper.once('exit', r));
+    const read = (n: number) => JSON.parse(fs.readFileSync(`${result}.${n}`, 'utf8'));
+    const gone = (pid: number) => { try { process.kill(pid, 0); return false; } catch { return true; } };
+
+    await eventually(() => fs.existsSync(`${result}.1`), 10_000, 'run 1 to hibernate');
+    const one = read(1);
+    expect(one.env).toBeUndefined(); // a first start
+    expect(one.refused).toEqual(['22', '9']); // EINVAL: a name with "="; EBADF: no such fd
+    expect(one.replies).toEqual(['ok', 'ok', 'ok']);
+    // The orphan exits while no server runs: the reaper keeps it and runs the program again.
+    await eventually(() => fs.existsSync(`${result}.2`), 10_000, 'run 2, woken by the exit');
+    const two = read(2);
+    expect(two.ppid).toBe(reaper.pid);
+    expect(gone(one.pid)).toBe(true);
+    expect(two.env).toBe('wake.fifo=5 kept=6');
+    expect(two.exits.map((e: { pid: number; status: number }) => [e.pid, exitStatus(e.status)])).toEqual([[one.orphan, 3]]);
+    await eventually(() => gone(two.pid), 5000, 'run 2 to exit');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fs.existsSync(`${result}.3`)).toBe(false); // asleep: nothing wakes it
+    const w = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    fs.writeSync(w, 'wake up');
+    fs.closeSync(w);
+    expect(await exited).toBe(5); // run 3's status: it did not hibernate
+    const three = read(3);
+    expect(three.env).toBe('wake.fifo=5 kept=6');
+    expect(three.got).toBe('wake up');
+    expect(three.exits).toEqual([]);
+    expect(fs.readFileSync(file, 'utf8')).toBe('written by the third server');
   });
 
   it('shim-reaper reports a socket it cannot bind', async () => {

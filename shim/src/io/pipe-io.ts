@@ -14,6 +14,32 @@ import { within, type ProcessIO, type Stdio } from './process-io';
 
 type Writable = net.Socket | fs.WriteStream;
 
+/** What a hibernating PipeIO keeps in the shim's state file; its fds go to the reaper by name. */
+export interface PipeIOState {
+  kind: 'pipe';
+  /** file://: stdout and stderr append to this one file. */
+  file?: string;
+}
+
+/** One fd to hand over to the reaper while the server sleeps. */
+export interface HandOver {
+  name: string;
+  fd: number;
+  /** Wake the server when it is readable (or hangs up). */
+  watch: boolean;
+}
+
+/** The fd under a net.Socket or fs.WriteStream (libuv's pipe handle keeps it as .fd). */
+export function fdOf(s: net.Socket | fs.WriteStream | undefined): number {
+  if (!s || s.destroyed) return -1;
+  if (s instanceof fs.WriteStream) {
+    const fd = (s as unknown as { fd?: unknown }).fd;
+    return typeof fd === 'number' ? fd : -1;
+  }
+  const fd = (s as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}
+
 /** Closes an fd we own; returns -1 to store in its place. */
 function release(fd: number): number {
   closeQuietly(fd);
@@ -27,6 +53,10 @@ export class PipeIO implements ProcessIO {
   private stdinFifo?: StdinFifo;
   private outDest?: Writable;
   private errDest?: Writable;
+  private outSrc?: net.Socket;
+  private errSrc?: net.Socket;
+  private stdinSink?: net.Socket;
+  private file?: string;
   private readonly streams: (net.Socket | fs.WriteStream)[] = [];
   private copies: Promise<void>[] = [];
 
@@ -44,6 +74,7 @@ export class PipeIO implements ProcessIO {
       if (stdio.stdout) io.outPipe = await makePipe(native, 'out', uid, gid);
       if (stdio.stderr) io.errPipe = await makePipe(native, 'out', uid, gid);
       if (file) {
+        io.file = file;
         fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
         fs.closeSync(fs.openSync(file, 'a', 0o644));
         const shared = openOutput(file);
@@ -70,12 +101,27 @@ export class PipeIO implements ProcessIO {
     if (this.stdinPipe) this.stdinPipe.r = release(this.stdinPipe.r);
     if (this.outPipe) this.outPipe.w = release(this.outPipe.w);
     if (this.errPipe) this.errPipe.w = release(this.errPipe.w);
-    const shared = this.outDest && this.outDest === this.errDest;
-    let open = shared ? (this.outPipe ? 1 : 0) + (this.errPipe ? 1 : 0) : 1;
-    const copy = (pipe: Pipe | undefined, dest: Writable | undefined): void => {
-      if (!pipe || !dest) return;
+    const source = (pipe: Pipe | undefined): net.Socket | undefined => {
+      if (!pipe || pipe.r < 0) return undefined;
       const src = new net.Socket({ fd: pipe.r, readable: true, writable: false });
       pipe.r = -1; // owned by the socket now
+      return src;
+    };
+    this.outSrc = this.outDest ? source(this.outPipe) : undefined;
+    this.errSrc = this.errDest ? source(this.errPipe) : undefined;
+    if (this.stdinPipe && this.stdinFifo) {
+      this.stdinSink = new net.Socket({ fd: this.stdinPipe.w, readable: false, writable: true });
+      this.stdinPipe.w = -1;
+    }
+    this.copy();
+  }
+
+  /** Copies the output sources to their destinations and stdin to the sink, until each ends. */
+  private copy(): void {
+    const shared = this.outDest && this.outDest === this.errDest;
+    let open = shared ? (this.outSrc ? 1 : 0) + (this.errSrc ? 1 : 0) : 1;
+    const copy = (src: net.Socket | undefined, dest: Writable | undefined): void => {
+      if (!src || !dest) return;
       this.streams.push(src);
       this.copies.push(new Promise<void>((resolve) => {
         src.on('error', () => src.destroy());
@@ -88,16 +134,90 @@ export class PipeIO implements ProcessIO {
         dest.on('error', () => resolve());
       }));
     };
-    copy(this.outPipe, this.outDest);
-    copy(this.errPipe, this.errDest);
-    if (this.stdinPipe && this.stdinFifo) {
-      const sink = new net.Socket({ fd: this.stdinPipe.w, readable: false, writable: true });
-      this.stdinPipe.w = -1;
+    copy(this.outSrc, this.outDest);
+    copy(this.errSrc, this.errDest);
+    const sink = this.stdinSink;
+    if (sink && this.stdinFifo) {
       this.streams.push(sink, this.stdinFifo.stream);
       sink.on('error', () => sink.destroy());
       this.stdinFifo.stream.on('error', () => this.stdinFifo?.stream.destroy());
       this.stdinFifo.stream.pipe(sink);
     }
+  }
+
+  /**
+   * Hibernation: stops copying and returns the fds that carry on the copies
+   * (named under `prefix`) and the state to resume them from, or undefined
+   * (copying on) while bytes are in flight in the shim — e.g. a FIFO nobody
+   * reads holding back output. The sources are watched: output or a
+   * hang-up wakes the next server.
+   */
+  hibernate(prefix: string): { state: PipeIOState; fds: HandOver[] } | undefined {
+    const sources = [this.outSrc, this.errSrc, this.stdinFifo?.stream].filter((x): x is net.Socket => !!x && !x.destroyed);
+    for (const src of sources) src.pause();
+    if (!this.quiet()) {
+      for (const src of sources) src.resume();
+      return undefined;
+    }
+    const fds: HandOver[] = [];
+    const add = (name: string, fd: number, watch: boolean): void => {
+      if (fd >= 0) fds.push({ name: `${prefix}.${name}`, fd, watch });
+    };
+    const out = fdOf(this.outSrc);
+    const err = fdOf(this.errSrc);
+    add('out', out, true);
+    add('err', err, true);
+    // A destination goes along while a source still copies into it.
+    if (this.outDest === this.errDest) {
+      if (out >= 0 || err >= 0) add('outdest', fdOf(this.outDest), false);
+    } else {
+      if (out >= 0) add('outdest', fdOf(this.outDest), false);
+      if (err >= 0) add('errdest', fdOf(this.errDest), false);
+    }
+    if (this.stdinFifo && !this.stdinFifo.stream.destroyed) {
+      add('in', fdOf(this.stdinFifo.stream), true);
+      add('inkeep', this.stdinFifo.keepAlive, false);
+      add('insink', fdOf(this.stdinSink), false);
+    }
+    return { state: { kind: 'pipe', file: this.file }, fds };
+  }
+
+  /** Nothing read and not yet written, nothing buffered to write. */
+  quiet(): boolean {
+    const sources = [this.outSrc, this.errSrc, this.stdinFifo?.stream].filter((x): x is net.Socket => !!x && !x.destroyed);
+    const dests = [this.outDest, this.errDest, this.stdinSink].filter((x): x is Writable => !!x && !x.destroyed);
+    return sources.every((x) => x.readableLength === 0) && dests.every((x) => x.writableLength === 0 && !x.writableNeedDrain);
+  }
+
+  /** Copies on (a hibernation given up). */
+  wake(): void {
+    for (const src of [this.outSrc, this.errSrc, this.stdinFifo?.stream]) if (src && !src.destroyed) src.resume();
+  }
+
+  /** A PipeIO whose copies a previous server began, from the fds it handed over (`fd(name)`). */
+  static resume(state: PipeIOState, prefix: string, fd: (name: string) => number | undefined): PipeIO {
+    const io = new PipeIO();
+    io.file = state.file;
+    const get = (name: string): number => fd(`${prefix}.${name}`) ?? -1;
+    const reader = (n: number): net.Socket | undefined => (n >= 0 ? new net.Socket({ fd: n, readable: true, writable: false }) : undefined);
+    const writer = (n: number): Writable | undefined => {
+      if (n < 0) return undefined;
+      return state.file ? fs.createWriteStream('', { fd: n }) : new net.Socket({ fd: n, readable: false, writable: true });
+    };
+    io.outSrc = reader(get('out'));
+    io.errSrc = reader(get('err'));
+    io.outDest = writer(get('outdest'));
+    io.errDest = state.file ? io.outDest : writer(get('errdest'));
+    if (state.file && !io.outSrc && !io.errSrc) io.outDest = io.errDest = undefined;
+    for (const d of new Set([io.outDest, io.errDest])) if (d) io.streams.push(d);
+    const stdin = reader(get('in'));
+    if (stdin) {
+      io.stdinFifo = { stream: stdin, keepAlive: get('inkeep') };
+      const sink = get('insink');
+      if (sink >= 0) io.stdinSink = new net.Socket({ fd: sink, readable: false, writable: true });
+    }
+    io.copy();
+    return io;
   }
 
   closeStdin(): void {

@@ -12,6 +12,9 @@
  *     console TAG CTAG SOCK RELAY          ─────▶   listen on SOCK for a pty master
  *     resize TAG CTAG COLS ROWS            ─────▶   TIOCSWINSZ
  *     console-close TAG CTAG               ─────▶   drain the master, close
+ *     stash TAG NAME FD WATCH              ─────▶   keep a copy of our FD (hibernation)
+ *     unstash TAG                          ─────▶   drop the copies
+ *     hibernate TAG                        ─────▶   we exit next: keep them, sleep
  *                              ok TAG      ◀─────
  *                              err TAG ERRNO
  *                              exit PID WAITSTATUS SEC NSEC   (any reaped child)
@@ -94,6 +97,24 @@ export class ControlChannel extends EventEmitter {
 
   async consoleClose(ctag: string): Promise<void> {
     await this.request('console-close', [ctag], ctag);
+  }
+
+  /**
+   * Hands a copy of one of our fds to the reaper (pidfd_getfd) under `name`,
+   * for the next server; `watch`: wake the next server when it is readable.
+   */
+  async stash(name: string, fd: number, watch: boolean): Promise<void> {
+    await this.request('stash', [name, String(fd), watch ? '1' : '0'], name);
+  }
+
+  /** Drops every stashed copy (a hibernation given up). */
+  async unstash(): Promise<void> {
+    await this.request('unstash', [], 'stash');
+  }
+
+  /** Tells the reaper that we exit next to hibernate: it keeps the stash and runs a new server when needed. */
+  async hibernate(): Promise<void> {
+    await this.request('hibernate', [], 'hibernate');
   }
 
   /** Stops reading (lets the process exit) without closing. */

@@ -48,6 +48,11 @@ export class InitProcess extends Process {
     return true;
   }
 
+  /** The init of a container a previous server created (after hibernation); restore() sets its state. */
+  static resumed(bundle: string, rootfs: string, runtime: RuntimeClient, stdio: Stdio, id: string): InitProcess {
+    return new InitProcess(bundle, rootfs, runtime, stdio, id);
+  }
+
   /**
    * Mounts the rootfs, sets up stdio and runs `runtime create`. Returns the
    * process and the subscription holding any exit seen meanwhile; the caller

@@ -60,6 +60,15 @@ export abstract class Process {
     return true;
   }
 
+  /** Takes over the recorded state of a process a previous server ran (after hibernation). */
+  restore(s: { status: Status; pid: number; exitStatus: number; exitedAt: Timestamp }): void {
+    this.status = s.status;
+    this.pid = s.pid;
+    this.exitStatus = s.exitStatus;
+    this.exitedAt = s.exitedAt.seconds === 0 && s.exitedAt.nanos === 0 ? ZERO : s.exitedAt;
+    if (this.exited || this.status === 'deleted') this.resolveDone();
+  }
+
   /** Lets Wait return when the process never started (a failed exec start). */
   protected abandon(): void {
     this.resolveDone();

@@ -20,7 +20,11 @@ import type { ExitMonitor, Subscription } from '../exits';
 import type { IOContext } from '../io/create';
 import type { Logger } from '../logging';
 import { exitStatus, type ControlChannel, type ExitRecord } from '../native/channel';
-import { resolveOptions, writeOptions } from '../options';
+import { readOptions, resolveOptions, writeOptions, type RuntimeOptions } from '../options';
+import { PipeIO, type HandOver, type PipeIOState } from '../io/pipe-io';
+import type { Stdio } from '../io/process-io';
+import type { Status } from '../process/states';
+import type { Timestamp } from '../timestamp';
 import { ExecProcess } from '../process/exec';
 import { InitProcess } from '../process/init';
 import type { Process } from '../process/process';
@@ -59,9 +63,36 @@ interface AnyMsg {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Req = any;
 
+/** A process as a hibernating server records it (hibernate.ts). */
+export interface ProcessState {
+  id: string;
+  pid: number;
+  status: Status;
+  exitStatus: number;
+  exitedAt: Timestamp;
+  stdio: Stdio;
+  /** The exec's OCI process. */
+  spec?: OciProcess;
+  /** Its stdio copies, carried on by the fds named under `prefix`. */
+  io?: PipeIOState;
+  prefix: string;
+}
+
+export interface ContainerState {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  init: ProcessState;
+  execs: ProcessState[];
+  cgroups: [string, string][];
+  oomKills: number;
+}
+
 export class TaskService {
   readonly containers = new Map<string, Container>();
   private readonly creating = new Set<string>();
+  /** Runtime calls made outside any request (after an exit). */
+  private background = 0;
 
   constructor(private readonly cfg: ServiceConfig) {}
 
@@ -80,13 +111,7 @@ export class TaskService {
     try {
       const opts = resolveOptions(r.options as AnyMsg | undefined, this.cfg.root);
       writeOptions(r.bundle, opts);
-      const runtime = runtimeClient({
-        binary: opts.binaryName,
-        root: path.join(opts.root, this.cfg.namespace),
-        log: path.join(r.bundle, 'log.json'),
-        systemdCgroup: opts.systemdCgroup,
-        tmpDir: this.cfg.workDir,
-      });
+      const runtime = this.runtimeFor(r.bundle, opts);
       const stdio = { stdin: r.stdin ?? '', stdout: r.stdout ?? '', stderr: r.stderr ?? '', terminal: !!r.terminal };
       const log = this.cfg.log.child({ id: r.id });
       const { init, sub } = await InitProcess.create({
@@ -300,6 +325,96 @@ export class TaskService {
     return {};
   }
 
+  private runtimeFor(bundle: string, opts: RuntimeOptions) {
+    return runtimeClient({
+      binary: opts.binaryName,
+      root: path.join(opts.root, this.cfg.namespace),
+      log: path.join(bundle, 'log.json'),
+      systemdCgroup: opts.systemdCgroup,
+      tmpDir: this.cfg.workDir,
+    });
+  }
+
+  /**
+   * Hibernation (hibernate.ts): the state of every container and process,
+   * the fds that carry on their stdio copies (now stopped), `quiet` to check
+   * again that nothing moved, and `wake` to copy on if the server stays.
+   * Undefined while anything is under way, or while a process's stdio
+   * cannot be handed over (a terminal, a logging binary).
+   */
+  hibernate(): { containers: ContainerState[]; fds: HandOver[]; quiet: () => boolean; wake: () => void } | undefined {
+    if (this.creating.size > 0 || this.background > 0) return undefined;
+    const ios: PipeIO[] = [];
+    const wake = (): void => ios.forEach((io) => io.wake());
+    const fds: HandOver[] = [];
+    const containers: ContainerState[] = [];
+    let ci = 0;
+    for (const c of this.containers.values()) {
+      if (c.init.pausing) return void wake();
+      const procs: ProcessState[] = [];
+      let pi = 0;
+      for (const p of c.all()) {
+        const prefix = `c${ci}.p${pi++}`;
+        let io: PipeIOState | undefined;
+        if (p.io) {
+          if (!(p.io instanceof PipeIO)) return void wake();
+          const h = p.io.hibernate(prefix);
+          if (!h) return void wake();
+          ios.push(p.io);
+          fds.push(...h.fds);
+          io = h.state;
+        }
+        procs.push({
+          id: p.id, pid: p.pid, status: p.status, exitStatus: p.exitStatus, exitedAt: p.exitedAt, stdio: p.stdio,
+          spec: p instanceof ExecProcess ? p.spec : undefined, io, prefix,
+        });
+      }
+      containers.push({ id: c.id, bundle: c.bundle, rootfs: c.init.rootfs, init: procs[0], execs: procs.slice(1), cgroups: [...c.cgroups], oomKills: c.oomKills });
+      ci++;
+    }
+    const snapshot = JSON.stringify(this.hibernateState());
+    const quiet = (): boolean =>
+      this.creating.size === 0 && this.background === 0 && ios.every((io) => io.quiet()) && JSON.stringify(this.hibernateState()) === snapshot;
+    return { containers, fds, quiet, wake };
+  }
+
+  /** The recorded part of hibernate()'s state, to compare (no fds, no pausing). */
+  private hibernateState(): unknown[] {
+    return [...this.containers.values()].map((c, ci) => ({
+      id: c.id, bundle: c.bundle, rootfs: c.init.rootfs,
+      procs: c.all().map((p, pi) => [p.id, p.pid, p.status, p.exitStatus, p.exitedAt, ci, pi]),
+      cgroups: [...c.cgroups], oomKills: c.oomKills,
+    }));
+  }
+
+  /**
+   * Takes over the containers a hibernated server recorded; `fd(name)` is
+   * the number of a handed-over fd. Live processes' exits are routed again.
+   */
+  restore(states: ContainerState[], fd: (name: string) => number | undefined): void {
+    for (const s of states) {
+      const opts = readOptions(s.bundle) ?? resolveOptions(undefined, this.cfg.root);
+      const init = InitProcess.resumed(s.bundle, s.rootfs, this.runtimeFor(s.bundle, opts), s.init.stdio, s.id);
+      const resume = (p: InitProcess | ExecProcess, st: ProcessState): void => {
+        p.restore(st);
+        if (st.io) p.io = PipeIO.resume(st.io, st.prefix, fd);
+      };
+      resume(init, s.init);
+      const c = new Container(s.id, s.bundle, init);
+      c.cgroups = new Map(s.cgroups);
+      c.oomKills = s.oomKills;
+      for (const e of s.execs) {
+        const p = new ExecProcess(e.id, e.stdio, e.spec ?? ({} as OciProcess), init);
+        resume(p, e);
+        c.add(p);
+      }
+      this.containers.set(s.id, c);
+      for (const p of c.all()) {
+        if (p.pid > 0 && !p.exited && p.status !== 'deleted') this.cfg.exits.register(p.pid, (e) => this.exitOf(c, p, e));
+      }
+    }
+  }
+
   private ioContext(ioUid = 0, ioGid = 0): IOContext {
     return { native: this.cfg.native, dir: this.cfg.workDir, namespace: this.cfg.namespace, ioUid, ioGid };
   }
@@ -315,7 +430,10 @@ export class TaskService {
     const status = exitStatus(e.status);
     const log = this.cfg.log.child({ id: c.id, exec: p.isInit ? undefined : p.id });
     if (p instanceof InitProcess && c.shouldKillAllOnExit()) {
-      p.runtime.kill(c.id, SIGKILL, { all: true }).catch((err) => log.debug('failed to kill init\'s children', { err }));
+      this.background++;
+      p.runtime.kill(c.id, SIGKILL, { all: true })
+        .catch((err) => log.debug('failed to kill init\'s children', { err }))
+        .finally(() => this.background--);
     }
     const recorded = p instanceof InitProcess ? p.exitedWith(status, e.exitedAt, log) : p.setExited(status, e.exitedAt);
     if (!recorded) return;

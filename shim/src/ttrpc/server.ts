@@ -46,7 +46,7 @@ export interface ServerOptions {
 export class TtrpcServer {
   private readonly services = new Map<string, Map<string, RawHandler>>();
   private readonly servers: net.Server[] = [];
-  private readonly connections = new Set<net.Socket>();
+  private readonly connections = new Map<net.Socket, { decoder: FrameDecoder; inflight: Set<AbortController> }>();
 
   constructor(private readonly options: ServerOptions = {}) {}
 
@@ -91,8 +91,41 @@ export class TtrpcServer {
   /** Closes the listeners and every connection. */
   close(): void {
     for (const s of this.servers) s.close();
-    for (const c of this.connections) c.destroy();
+    for (const c of this.connections.keys()) c.destroy();
     this.connections.clear();
+  }
+
+  /**
+   * For hibernation: stops reading every connection and returns them, if
+   * none has a request in flight, part of a frame read or bytes not yet
+   * written; otherwise reads on and returns undefined. What arrives while
+   * paused stays in the kernel for the next server.
+   */
+  pause(): net.Socket[] | undefined {
+    const socks = [...this.connections.keys()];
+    for (const s of socks) s.pause();
+    if (!this.quiet(socks)) {
+      this.resume();
+      return undefined;
+    }
+    return socks;
+  }
+
+  /** `socks` are still all the connections, and none has anything under way. */
+  quiet(socks: net.Socket[]): boolean {
+    if (socks.length !== this.connections.size || socks.some((s) => !this.connections.has(s))) return false;
+    return [...this.connections].every(([s, c]) =>
+      c.inflight.size === 0 && c.decoder.pending === 0 && s.writableLength === 0 && s.readableLength === 0);
+  }
+
+  /** Reads the connections again (a hibernation given up). */
+  resume(): void {
+    for (const s of this.connections.keys()) s.resume();
+  }
+
+  /** Serves a connection a previous server accepted (handed over by the reaper). */
+  adopt(fd: number): void {
+    this.handleConnection(new net.Socket({ fd, readable: true, writable: true }));
   }
 
   get connectionCount(): number {
@@ -101,7 +134,6 @@ export class TtrpcServer {
 
   /** Serves one connected socket (also usable with a socketpair end). */
   handleConnection(sock: net.Socket): void {
-    this.connections.add(sock);
     const inflight = new Set<AbortController>();
     const send = (streamId: number, status: Status | undefined, payload: Uint8Array): void => {
       if (sock.destroyed) return;
@@ -162,6 +194,7 @@ export class TtrpcServer {
         `message length ${over.length} exceed maximum message size of ${MESSAGE_LENGTH_MAX}`),
     );
 
+    this.connections.set(sock, { decoder, inflight });
     sock.on('data', (chunk: Buffer) => decoder.push(chunk));
     sock.on('error', () => sock.destroy());
     sock.on('close', () => {

@@ -128,6 +128,11 @@ export class PrivateContainerd {
     return r.stdout;
   }
 
+  /** Pids of the berth shims' native reapers: a shim's lasting process (its Node server may be hibernating). */
+  reaperPids(): number[] {
+    return listProcesses().filter((p) => p.cmdline.includes('shim-reaper') && p.cmdline.includes(this.dir)).map((p) => p.pid);
+  }
+
   /** Pids of the berth shims (native reapers and their Node servers) this containerd started. */
   shimPids(): number[] {
     const all = listProcesses();
