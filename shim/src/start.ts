@@ -42,17 +42,27 @@ const SOCKET_PATH_MAX = 107;
  */
 export const NODE_FLAGS: readonly string[] = nodeFlagsJson;
 
+/** The start-up snapshot this process runs from (snapshot.ts), if any: the server starts from it too. */
+let snapshotBlob: string | undefined;
+
+export function useSnapshot(blob: string): void {
+  snapshotBlob = blob;
+}
+
 /**
- * The server's command line: node with its flags and the plain bundle. The
- * server does not start from the shim's start-up snapshot (snapshot.ts) even
- * when `start` does: measured by bench/shim, the snapshot would start a new
- * shim ~55 ms sooner (226 against 280 ms to a running container) but keeps
- * ~6 MB more private memory for the server's whole life (RssAnon 20.8
- * against 14.8 MB; the deserialised heap holds every module, used or not, and
- * idle collections do not give it back). An idle shim's memory matters more.
+ * The server's command line: node with its flags and the entry this process
+ * runs — the start-up snapshot when it runs from it and the flags are the
+ * ones the snapshot was built with (it runs only under those), else the
+ * plain bundle. From the snapshot, a new shim runs its first container
+ * ~55 ms sooner and a hibernated one wakes ~35 ms sooner (bench/shim); the
+ * deserialised heap costs ~6 MB more RssAnon while the server is awake (it
+ * holds every module; idle collections do not give it back), nothing once
+ * it hibernates.
  */
 export function serverCommand(nodeFlags: readonly string[], args: string[]): string[] {
-  return [process.execPath, ...nodeFlags, bundlePath(), ...args];
+  const sameFlags = nodeFlags.length === NODE_FLAGS.length && nodeFlags.every((f, i) => f === NODE_FLAGS[i]);
+  const entry = snapshotBlob && sameFlags ? ['--snapshot-blob', snapshotBlob, process.argv[1]] : [bundlePath()];
+  return [process.execPath, ...nodeFlags, ...entry, ...args];
 }
 
 /**

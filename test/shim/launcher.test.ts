@@ -2,13 +2,13 @@
  * The shim's launcher (dist/bin/containerd-shim-berth-v2, written by
  * scripts/build.mjs): `start` and `delete` run from the V8 start-up snapshot
  * (shim/src/snapshot.ts) with the server's flags, fall back to the plain
- * bundle, and drop containerd's NODE_EXTRA_CA_CERTS; the server itself is
- * started from the plain bundle (start.ts serverCommand).
+ * bundle, and drop containerd's NODE_EXTRA_CA_CERTS; the server starts from
+ * the same snapshot unless its flags differ (start.ts serverCommand).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { serverCommand, NODE_FLAGS } from '../../shim/src/start';
+import { serverCommand, NODE_FLAGS, useSnapshot } from '../../shim/src/start';
 import { DIST, ensureBuilt } from './helpers/containerd';
 
 const LAUNCHER = path.join(DIST, 'bin', 'containerd-shim-berth-v2');
@@ -48,18 +48,22 @@ describe('shim launcher', () => {
     expect(plain.stderr).toBe('');
   });
 
-  it('starts the server from the plain bundle, under the snapshot too', () => {
+  it('starts the server from the snapshot when this process runs from it with the same flags, else from the bundle', () => {
     const argv1 = process.argv[1];
+    const bundle = path.join(DIST, 'containerd-shim-berth-v2.js');
     try {
-      process.argv[1] = LAUNCHER; // what argv[1] is under the snapshot
-      const cmd = serverCommand(NODE_FLAGS, ['-namespace', 'ns']);
-      expect(cmd).toEqual([process.execPath, ...NODE_FLAGS, path.join(DIST, 'containerd-shim-berth-v2.js'), '-namespace', 'ns']);
       process.argv[1] = '/somewhere/containerd-shim-berth-v2.js'; // the plain bundle: itself
-      expect(serverCommand(['--jitless'], [])).toEqual([process.execPath, '--jitless', '/somewhere/containerd-shim-berth-v2.js']);
+      expect(serverCommand(NODE_FLAGS, ['-namespace', 'ns'])).toEqual([process.execPath, ...NODE_FLAGS, '/somewhere/containerd-shim-berth-v2.js', '-namespace', 'ns']);
+      process.argv[1] = LAUNCHER; // what argv[1] is under the snapshot
+      useSnapshot(BLOB);
+      expect(serverCommand(NODE_FLAGS, ['-namespace', 'ns'])).toEqual([process.execPath, ...NODE_FLAGS, '--snapshot-blob', BLOB, LAUNCHER, '-namespace', 'ns']);
+      // other flags (BERTH_SHIM_NODE_FLAGS) cannot use the snapshot: the bundle beside berth-nsexec
+      expect(serverCommand(['--jitless'], [])).toEqual([process.execPath, '--jitless', bundle]);
     } finally {
       process.argv[1] = argv1;
     }
-    // and the bundle it names runs
-    expect(execFileSync(process.execPath, [...NODE_FLAGS, path.join(DIST, 'containerd-shim-berth-v2.js'), '-v'], { encoding: 'utf8' })).toContain('Version:');
+    // and both entries run
+    expect(execFileSync(process.execPath, [...NODE_FLAGS, bundle, '-v'], { encoding: 'utf8' })).toContain('Version:');
+    expect(execFileSync(process.execPath, [...NODE_FLAGS, '--snapshot-blob', BLOB, LAUNCHER, '-v'], { encoding: 'utf8' })).toContain('Version:');
   });
 });
