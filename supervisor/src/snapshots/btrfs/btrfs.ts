@@ -18,9 +18,10 @@ import { FailedPreconditionError } from '../../../../proto/src/errdefs';
 import type { Mount } from '../../mount/types';
 import { makeRoot, mountsBelow, removeTree, renameInto } from '../fsutil/dirs';
 import { diskUsage } from '../fsutil/usage';
+import { MetaStoreSnapshotter } from '../metastore/base';
 import { MetaStore } from '../metastore/metastore';
 import * as storage from '../metastore/storage';
-import type { Info, Kind, SnapshotOpts, Snapshotter, Usage, WalkFunc } from '../snapshotter';
+import type { Kind, SnapshotOpts, Usage } from '../snapshotter';
 import * as btrfs from './btrfs-cli';
 import { warnOnError } from '../log';
 
@@ -46,12 +47,14 @@ function mountSource(p: string): string {
   return source;
 }
 
-export class BtrfsSnapshotter implements Snapshotter {
+export class BtrfsSnapshotter extends MetaStoreSnapshotter {
   private constructor(
     private readonly root: string,
     private readonly device: string,
-    private readonly ms: MetaStore,
-  ) {}
+    ms: MetaStore,
+  ) {
+    super(ms);
+  }
 
   static async open(config: BtrfsConfig | string): Promise<BtrfsSnapshotter> {
     const c = typeof config === 'string' ? { root: config } : config;
@@ -71,46 +74,16 @@ export class BtrfsSnapshotter implements Snapshotter {
     return path.join(this.root, 'snapshots', id);
   }
 
-  async stat(key: string): Promise<Info> {
-    return this.ms.withTransaction(false, (tx) => storage.getInfo(tx, key).info);
-  }
-
-  async update(info: Info, ...fieldpaths: string[]): Promise<Info> {
-    return this.ms.withTransaction(true, (tx) => storage.updateInfo(tx, info, ...fieldpaths));
-  }
-
-  async usage(key: string): Promise<Usage> {
-    const { id, info, usage } = await this.ms.withTransaction(false, (tx) => storage.getInfo(tx, key));
-    if (info.kind !== 'active') return usage;
-    return this.measure(id);
-  }
-
-  private async measure(id: string): Promise<Usage> {
+  /** Exclusive bytes from the subvolume's qgroup when quotas are on, else a scan; inodes from the scan. */
+  protected async activeUsage(id: string): Promise<Usage> {
     const scanned = await diskUsage(this.dir(id));
     const excl = await btrfs.qgroupExclusive(this.dir(id));
     return excl === undefined ? scanned : { size: excl, inodes: scanned.inodes };
   }
 
-  async mounts(key: string): Promise<Mount[]> {
-    const s = await this.ms.withTransaction(false, (tx) => storage.getSnapshot(tx, key));
-    return this.mountsOf(s);
-  }
-
-  prepare(key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
-    return this.createSnapshot('active', key, parent, opts);
-  }
-
-  view(key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
-    return this.createSnapshot('view', key, parent, opts);
-  }
-
-  async commit(name: string, key: string, opts?: SnapshotOpts): Promise<void> {
-    await this.ms.withTransaction(true, async (tx) => {
-      const { id, info } = storage.getInfo(tx, key);
-      const usage = info.kind === 'active' ? await this.measure(id) : { size: 0, inodes: 0 };
-      storage.commitActive(tx, key, name, usage, opts);
-      await btrfs.setReadonly(this.dir(id), true);
-    });
+  /** A committed snapshot's subvolume is read-only. */
+  protected override async sealCommitted(id: string): Promise<void> {
+    await btrfs.setReadonly(this.dir(id), true);
   }
 
   async remove(key: string): Promise<void> {
@@ -123,19 +96,11 @@ export class BtrfsSnapshotter implements Snapshotter {
     await this.deleteSubvolume(doomed);
   }
 
-  async walk(fn: WalkFunc, ...filters: string[]): Promise<void> {
-    await this.ms.withTransaction(false, (tx) => storage.walkInfo(tx, fn, ...filters));
-  }
-
   async cleanup(): Promise<void> {
     const ids = await this.ms.withTransaction(false, (tx) => storage.idMap(tx));
     for (const name of await fs.promises.readdir(path.join(this.root, 'snapshots'))) {
       if (!ids.has(name)) await this.deleteSubvolume(path.join(this.root, 'snapshots', name));
     }
-  }
-
-  async close(): Promise<void> {
-    await this.ms.close();
   }
 
   private async deleteSubvolume(p: string): Promise<void> {
@@ -144,7 +109,7 @@ export class BtrfsSnapshotter implements Snapshotter {
     else await removeTree(p);
   }
 
-  private async createSnapshot(kind: Kind, key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
+  protected async createSnapshot(kind: Kind, key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
     return this.ms.withTransaction(true, async (tx) => {
       const s = storage.createSnapshot(this.ms, tx, kind, key, parent, opts);
       const td = path.join(this.root, 'snapshots', `new-${crypto.randomBytes(6).toString('hex')}`);
@@ -168,7 +133,7 @@ export class BtrfsSnapshotter implements Snapshotter {
     });
   }
 
-  private async mountsOf(s: storage.Snapshot): Promise<Mount[]> {
+  protected async mountsOf(s: storage.Snapshot): Promise<Mount[]> {
     const sid = await btrfs.subvolId(this.dir(s.id));
     const options = [`subvolid=${sid}`];
     if (s.kind !== 'active') options.push('ro');

@@ -11,9 +11,10 @@ import * as path from 'node:path';
 import { withTempMount } from '../../mount/mount';
 import type { Mount } from '../../mount/types';
 import { run } from '../fsutil/exec';
+import { MetaStoreSnapshotter } from '../metastore/base';
 import { MetaStore } from '../metastore/metastore';
 import * as storage from '../metastore/storage';
-import type { Info, Kind, SnapshotOpts, Snapshotter, Usage, WalkFunc } from '../snapshotter';
+import type { Kind, SnapshotOpts, Usage } from '../snapshotter';
 import { validate, parseSize, type DevmapperConfig, type ValidConfig } from './config';
 import * as dm from './dmsetup';
 import { PoolDevice } from './pool-device';
@@ -21,16 +22,18 @@ import { warnOnError } from '../log';
 
 const FS_TYPE_LABEL = 'containerd.io/snapshot/devmapper/fstype';
 
-export class DevmapperSnapshotter implements Snapshotter {
+export class DevmapperSnapshotter extends MetaStoreSnapshotter {
   private closed = false;
 
   private constructor(
     private readonly config: ValidConfig,
-    private readonly ms: MetaStore,
+    ms: MetaStore,
     private readonly devices: MetaStore,
     readonly pool: PoolDevice,
     private readonly loops: string[],
-  ) {}
+  ) {
+    super(ms);
+  }
 
   /** Opens the snapshotter, creating the pool (from devices or loop files) when it does not exist. */
   static async open(raw: DevmapperConfig): Promise<DevmapperSnapshotter> {
@@ -59,21 +62,12 @@ export class DevmapperSnapshotter implements Snapshotter {
     return `${this.config.pool_name}-snap-${id}`;
   }
 
-  async stat(key: string): Promise<Info> {
-    return this.ms.withTransaction(false, (tx) => storage.getInfo(tx, key).info);
-  }
-
-  async update(info: Info, ...fieldpaths: string[]): Promise<Info> {
-    return this.ms.withTransaction(true, (tx) => storage.updateInfo(tx, info, ...fieldpaths));
-  }
-
-  async usage(key: string): Promise<Usage> {
-    const { id, info, usage } = await this.ms.withTransaction(false, (tx) => storage.getInfo(tx, key));
-    if (info.kind !== 'active') return usage;
+  protected async activeUsage(id: string): Promise<Usage> {
     return { size: await this.pool.getUsage(this.deviceName(id)), inodes: 0 };
   }
 
-  async mounts(key: string): Promise<Mount[]> {
+  /** The device's filesystem type is a label of the snapshot. */
+  override async mounts(key: string): Promise<Mount[]> {
     const { snap, fsType } = await this.ms.withTransaction(false, (tx) => {
       const s = storage.getSnapshot(tx, key);
       return { snap: s, fsType: storage.getInfo(tx, key).info.labels[FS_TYPE_LABEL] ?? 'ext4' };
@@ -81,15 +75,8 @@ export class DevmapperSnapshotter implements Snapshotter {
     return this.mountsOf(snap, fsType);
   }
 
-  prepare(key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
-    return this.createSnapshot('active', key, parent, opts);
-  }
-
-  view(key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
-    return this.createSnapshot('view', key, parent, opts);
-  }
-
-  async commit(name: string, key: string, opts?: SnapshotOpts): Promise<void> {
+  /** Commit keeps the filesystem type label and deactivates the device. */
+  override async commit(name: string, key: string, opts?: SnapshotOpts): Promise<void> {
     await this.ms.withTransaction(true, async (tx) => {
       const { id, info } = storage.getInfo(tx, key);
       const size = info.kind === 'active' ? await this.pool.getUsage(this.deviceName(id)) : 0;
@@ -107,10 +94,6 @@ export class DevmapperSnapshotter implements Snapshotter {
     });
   }
 
-  async walk(fn: WalkFunc, ...filters: string[]): Promise<void> {
-    await this.ms.withTransaction(false, (tx) => storage.walkInfo(tx, fn, ...filters));
-  }
-
   /** Removes devices no snapshot refers to (orphans of a crash) and Faulty ones. */
   async cleanup(): Promise<void> {
     const ids = await this.ms.withTransaction(false, (tx) => storage.idMap(tx));
@@ -120,10 +103,10 @@ export class DevmapperSnapshotter implements Snapshotter {
     }
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.ms.close();
+    await super.close();
     await this.devices.close();
   }
 
@@ -136,7 +119,7 @@ export class DevmapperSnapshotter implements Snapshotter {
     for (const l of this.loops) await run('losetup', ['-d', l]).catch(() => undefined);
   }
 
-  private async createSnapshot(kind: Kind, key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
+  protected async createSnapshot(kind: Kind, key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
     return this.ms.withTransaction(true, async (tx) => {
       const fsType = parent === '' ? this.config.fsType : (storage.getInfo(tx, parent).info.labels[FS_TYPE_LABEL] ?? 'ext4');
       const s = storage.createSnapshot(this.ms, tx, kind, key, parent, { labels: { ...(opts?.labels ?? {}), [FS_TYPE_LABEL]: fsType } });
@@ -168,7 +151,8 @@ export class DevmapperSnapshotter implements Snapshotter {
     });
   }
 
-  private mountsOf(s: storage.Snapshot, fsType: string): Mount[] {
+  /** `fsType`: the snapshot's filesystem label (mounts() and createSnapshot() pass it). */
+  protected mountsOf(s: storage.Snapshot, fsType: string = this.config.fsType): Mount[] {
     const options: string[] = [];
     if (s.kind !== 'active') options.push('ro');
     if (fsType === 'xfs') options.push('nouuid');

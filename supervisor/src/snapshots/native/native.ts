@@ -9,17 +9,20 @@ import { BerthError } from '../../../../proto/src/errdefs';
 import type { Mount } from '../../mount/types';
 import { copyDir } from '../fsutil/copy';
 import { diskUsage } from '../fsutil/usage';
+import { MetaStoreSnapshotter } from '../metastore/base';
 import { MetaStore } from '../metastore/metastore';
 import * as storage from '../metastore/storage';
-import type { Info, Kind, SnapshotOpts, Snapshotter, Usage, WalkFunc } from '../snapshotter';
+import type { Kind, SnapshotOpts, Usage } from '../snapshotter';
 import { cleanupOrphans, makeRoot, removeTree, renameInto, tempDir } from '../fsutil/dirs';
 import { warnOnError } from '../log';
 
-export class NativeSnapshotter implements Snapshotter {
+export class NativeSnapshotter extends MetaStoreSnapshotter {
   private constructor(
     private readonly root: string,
-    private readonly ms: MetaStore,
-  ) {}
+    ms: MetaStore,
+  ) {
+    super(ms);
+  }
 
   /** Opens (creating) a native snapshotter rooted at root (config: root_path). */
   static async open(root: string): Promise<NativeSnapshotter> {
@@ -31,38 +34,8 @@ export class NativeSnapshotter implements Snapshotter {
     return path.join(this.root, 'snapshots', id);
   }
 
-  async stat(key: string): Promise<Info> {
-    return this.ms.withTransaction(false, (tx) => storage.getInfo(tx, key).info);
-  }
-
-  async update(info: Info, ...fieldpaths: string[]): Promise<Info> {
-    return this.ms.withTransaction(true, (tx) => storage.updateInfo(tx, info, ...fieldpaths));
-  }
-
-  async usage(key: string): Promise<Usage> {
-    const { id, info, usage } = await this.ms.withTransaction(false, (tx) => storage.getInfo(tx, key));
-    return info.kind === 'active' ? diskUsage(this.snapshotDir(id)) : usage;
-  }
-
-  async mounts(key: string): Promise<Mount[]> {
-    const s = await this.ms.withTransaction(false, (tx) => storage.getSnapshot(tx, key));
-    return this.mountsOf(s);
-  }
-
-  prepare(key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
-    return this.createSnapshot('active', key, parent, opts);
-  }
-
-  view(key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
-    return this.createSnapshot('view', key, parent, opts);
-  }
-
-  async commit(name: string, key: string, opts?: SnapshotOpts): Promise<void> {
-    await this.ms.withTransaction(true, async (tx) => {
-      const { id } = storage.getInfo(tx, key);
-      const usage = await diskUsage(this.snapshotDir(id));
-      storage.commitActive(tx, key, name, usage, opts);
-    });
+  protected activeUsage(id: string): Promise<Usage> {
+    return diskUsage(this.snapshotDir(id));
   }
 
   async remove(key: string): Promise<void> {
@@ -78,20 +51,12 @@ export class NativeSnapshotter implements Snapshotter {
     await removeTree(doomed);
   }
 
-  async walk(fn: WalkFunc, ...filters: string[]): Promise<void> {
-    await this.ms.withTransaction(false, (tx) => storage.walkInfo(tx, fn, ...filters));
-  }
-
   async cleanup(): Promise<void> {
     const ids = await this.ms.withTransaction(false, (tx) => storage.idMap(tx));
     await cleanupOrphans(path.join(this.root, 'snapshots'), ids, removeTree);
   }
 
-  async close(): Promise<void> {
-    await this.ms.close();
-  }
-
-  private async createSnapshot(kind: Kind, key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
+  protected async createSnapshot(kind: Kind, key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
     return this.ms.withTransaction(true, async (tx) => {
       const td = await tempDir(path.join(this.root, 'snapshots'));
       try {
@@ -113,7 +78,7 @@ export class NativeSnapshotter implements Snapshotter {
     });
   }
 
-  private mountsOf(s: storage.Snapshot): Mount[] {
+  protected mountsOf(s: storage.Snapshot): Mount[] {
     return [{ type: 'bind', source: this.snapshotDir(s.id), options: [s.kind === 'view' ? 'ro' : 'rw', 'rbind'] }];
   }
 }

@@ -16,9 +16,10 @@ import * as path from 'node:path';
 import type { Mount } from '../../mount/types';
 import { cleanupOrphans, makeRoot, removeTree, renameInto, tempDir } from '../fsutil/dirs';
 import { diskUsage } from '../fsutil/usage';
+import { MetaStoreSnapshotter } from '../metastore/base';
 import { MetaStore } from '../metastore/metastore';
 import * as storage from '../metastore/storage';
-import type { Info, Kind, SnapshotOpts, Snapshotter, Usage, WalkFunc } from '../snapshotter';
+import type { Kind, SnapshotOpts, Usage } from '../snapshotter';
 import { needsUserXattr, supportsIndex } from './overlay-utils';
 import { warnOnError } from '../log';
 
@@ -38,14 +39,16 @@ export interface OverlayConfig {
   syncRemove?: boolean;
 }
 
-export class OverlaySnapshotter implements Snapshotter {
+export class OverlaySnapshotter extends MetaStoreSnapshotter {
   private constructor(
     private readonly root: string,
-    private readonly ms: MetaStore,
+    ms: MetaStore,
     readonly indexOff: boolean,
     readonly userxattr: boolean,
     readonly syncRemove: boolean,
-  ) {}
+  ) {
+    super(ms);
+  }
 
   private readonly removals = new Set<Promise<void>>();
 
@@ -66,38 +69,8 @@ export class OverlaySnapshotter implements Snapshotter {
     return path.join(this.root, 'snapshots', id, 'work');
   }
 
-  async stat(key: string): Promise<Info> {
-    return this.ms.withTransaction(false, (tx) => storage.getInfo(tx, key).info);
-  }
-
-  async update(info: Info, ...fieldpaths: string[]): Promise<Info> {
-    return this.ms.withTransaction(true, (tx) => storage.updateInfo(tx, info, ...fieldpaths));
-  }
-
-  async usage(key: string): Promise<Usage> {
-    const { id, info, usage } = await this.ms.withTransaction(false, (tx) => storage.getInfo(tx, key));
-    return info.kind === 'active' ? diskUsage(this.upperPath(id)) : usage;
-  }
-
-  async mounts(key: string): Promise<Mount[]> {
-    const s = await this.ms.withTransaction(false, (tx) => storage.getSnapshot(tx, key));
-    return this.mountsOf(s);
-  }
-
-  prepare(key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
-    return this.createSnapshot('active', key, parent, opts);
-  }
-
-  view(key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
-    return this.createSnapshot('view', key, parent, opts);
-  }
-
-  async commit(name: string, key: string, opts?: SnapshotOpts): Promise<void> {
-    await this.ms.withTransaction(true, async (tx) => {
-      const { id } = storage.getInfo(tx, key);
-      const usage = await diskUsage(this.upperPath(id));
-      storage.commitActive(tx, key, name, usage, opts);
-    });
+  protected activeUsage(id: string): Promise<Usage> {
+    return diskUsage(this.upperPath(id));
   }
 
   async remove(key: string): Promise<void> {
@@ -115,19 +88,15 @@ export class OverlaySnapshotter implements Snapshotter {
     this.removals.add(p);
   }
 
-  async walk(fn: WalkFunc, ...filters: string[]): Promise<void> {
-    await this.ms.withTransaction(false, (tx) => storage.walkInfo(tx, fn, ...filters));
-  }
-
   async cleanup(): Promise<void> {
     await Promise.all([...this.removals]);
     const ids = await this.ms.withTransaction(false, (tx) => storage.idMap(tx));
     await cleanupOrphans(path.join(this.root, 'snapshots'), ids, removeTree);
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await Promise.all([...this.removals]);
-    await this.ms.close();
+    await super.close();
   }
 
   /** The id and parent ids of an active/view snapshot (for the diff service's overlay fast path). */
@@ -135,7 +104,7 @@ export class OverlaySnapshotter implements Snapshotter {
     return this.ms.withTransaction(false, (tx) => storage.getSnapshot(tx, key));
   }
 
-  private async createSnapshot(kind: Kind, key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
+  protected async createSnapshot(kind: Kind, key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
     return this.ms.withTransaction(true, async (tx) => {
       const td = await tempDir(path.join(this.root, 'snapshots'));
       try {
@@ -161,7 +130,7 @@ export class OverlaySnapshotter implements Snapshotter {
     });
   }
 
-  private mountsOf(s: storage.Snapshot): Mount[] {
+  protected mountsOf(s: storage.Snapshot): Mount[] {
     if (s.parentIds.length === 0) {
       return [{ type: 'bind', source: this.upperPath(s.id), options: [s.kind === 'view' ? 'ro' : 'rw', 'rbind'] }];
     }
