@@ -82,6 +82,20 @@ describeE2E('shim: hibernation', () => {
     }
   });
 
+  it('keeps a paused task paused across a sleep, resumes it, and reads its metrics after one', async () => {
+    await s.task.Pause({ id: 'h-main' });
+    await asleep('paused');
+    expect((await s.task.State({ id: 'h-main' })).status).toBe(4); // PAUSED
+    await asleep('after State');
+    await s.task.Resume({ id: 'h-main' });
+    await asleep('resumed');
+    expect((await s.task.State({ id: 'h-main' })).status).toBe(2); // RUNNING
+    await asleep('before Stats');
+    const stats = await s.task.Stats({ id: 'h-main' });
+    expect(stats.stats.type_url).toMatch(/^io\.containerd\.cgroups\.v[12]\.Metrics$/);
+    expect(stats.stats.value.length).toBeGreaterThan(0);
+  });
+
   it('stays awake while a request is in flight', async () => {
     const bundle = s.bundle('h-wait', ['sleep', '2']);
     await s.task.Create({ id: 'h-wait', bundle, rootfs: [s.rootfsMount()] });
