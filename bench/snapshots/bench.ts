@@ -11,6 +11,9 @@
  *    (a) vs (b) is the like-for-like ratio: same client, same wire, a daemon each.
  *      d. berth's gRPC client (one connection, no process start-up) → each daemon:
  *         the daemons' own latency, which ctr's ~12 ms start-up per call hides in noise.
+ *    Where a difference comes from: each operation alone over that connection
+ *    (median of OPS × RUNS), and a fresh connection + one Version call, which
+ *    every ctr command pays once.
  * 2. unpack of a ~40 MB gzip layer (made here: 4000 files) into overlayfs:
  *    `ctr images import` of a one-layer OCI archive into berthd and into
  *    containerd, each minus its own `--no-unpack` import (the ingest), so the
@@ -113,6 +116,34 @@ async function chainBench(tmp: string, csock: string, bsock: string): Promise<Re
     return ms(t0) / OPS;
   };
   for (const sock of [csock, bsock]) await viaGrpc(sock); // connect and warm up
+  /** Each operation alone, ms: [prepare, mounts, remove]. */
+  const perOp = async (sock: string): Promise<number[]> => {
+    const r = clients.get(sock)!;
+    const t = (fn: () => Promise<unknown>) => async (): Promise<number> => {
+      const t0 = process.hrtime.bigint();
+      await fn();
+      return ms(t0);
+    };
+    return [await t(() => r.prepare('top-op', 'l9'))(), await t(() => r.mounts('top-op'))(), await t(() => r.remove('top-op'))()];
+  };
+  /** A new connection and one Version call, ms (what each ctr command pays before its call). */
+  const fresh = async (sock: string): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    const cl = new Client(sock, 'bench');
+    await cl.call('version', 'Version', {});
+    const d = ms(t0);
+    cl.close();
+    return d;
+  };
+  const ops = new Map<string, number[][]>([[csock, [[], [], []]], [bsock, [[], [], []]]]);
+  const conns = new Map<string, number[]>([[csock, []], [bsock, []]]);
+  // Apart: a connection's teardown in the daemon would land on the next operation.
+  for (let i = 0; i < OPS * RUNS; i++) {
+    for (const sock of [csock, bsock]) (await perOp(sock)).forEach((v, k) => ops.get(sock)![k].push(v));
+  }
+  for (let i = 0; i < OPS * RUNS; i++) {
+    for (const sock of [csock, bsock]) conns.get(sock)!.push(await fresh(sock));
+  }
   const lib = async (): Promise<number> => {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < OPS * 10; i++) {
@@ -143,7 +174,14 @@ async function chainBench(tmp: string, csock: string, bsock: string): Promise<Re
   }
   await sn.close();
   for (const sock of [csock, bsock]) for (let i = 9; i >= 0; i--) await ctr(sock, ...s, 'rm', `l${i}`);
-  return { containerdCtrMs: median(c), berthdCtrMs: median(b), containerdGrpcMs: median(gc), berthdGrpcMs: median(gb), berthLibraryMs: median(l) };
+  const opMs = (sock: string, k: number): number => median(ops.get(sock)![k]);
+  return {
+    containerdCtrMs: median(c), berthdCtrMs: median(b), containerdGrpcMs: median(gc), berthdGrpcMs: median(gb), berthLibraryMs: median(l),
+    containerdPrepareMs: opMs(csock, 0), berthdPrepareMs: opMs(bsock, 0),
+    containerdMountsMs: opMs(csock, 1), berthdMountsMs: opMs(bsock, 1),
+    containerdRemoveMs: opMs(csock, 2), berthdRemoveMs: opMs(bsock, 2),
+    containerdFreshConnectionVersionMs: median(conns.get(csock)!), berthdFreshConnectionVersionMs: median(conns.get(bsock)!),
+  };
 }
 
 /** A ~40 MB layer: 4000 files of 1–20 KB of random bytes (incompressible, like binaries). */
