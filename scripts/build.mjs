@@ -28,9 +28,9 @@ const entries = [
     snapshot: 'runtime/src/snapshot.ts',
     external: ['winston', 'yargs'],
   },
-  // The shim's snapshot serves `start` and `delete` (the server runs the plain
-  // bundle: see shim/src/start.ts). It is built with the server's V8 flags, so
-  // the launcher has one set of flags for every action.
+  // The shim's snapshot serves `start`, `delete` and the server (see
+  // shim/src/start.ts serverCommand). It is built with the server's V8 flags,
+  // so the launcher has one set of flags for every action.
   {
     name: 'containerd-shim-berth-v2',
     entry: 'shim/src/bin.ts',

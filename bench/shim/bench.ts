@@ -10,7 +10,9 @@
  *      flag sets;
  *   2. time of `ctr run -d` until the task runs (median of BENCH_RUNS),
  *      for a new shim and for a container joining a running shim; and of
- *      `ctr tasks ls` (a State call) to a shim asleep, awake, and runc's;
+ *      `ctr tasks ls` (a State call) to a shim asleep, awake, and runc's; each
+ *      berth case also with BERTH_NO_SNAPSHOT (the plain bundle) for what the
+ *      start-up snapshot buys (section 1 has its memory cost);
  *   3. BENCH_N idle containers: total and per-container memory of all shim
  *      processes, berth packed (default), berth one-per-container, runc;
  *      berth awake (after SETTLE_MS) and hibernated.
@@ -97,15 +99,16 @@ async function oneIdle(): Promise<void> {
   out('| shim | state, V8 flags | processes | Pss MB | RssAnon MB |');
   out('| --- | --- | ---: | ---: | ---: |');
   // undefined: hibernation on (the default); else the server's V8 flags, hibernation off.
-  const variants: [string, string | undefined][] = [
+  const variants: [string, string | undefined, NodeJS.ProcessEnv?][] = [
     ['hibernated (default)', undefined],
     ['awake, default flags', ''],
+    ['awake, default flags, no start-up snapshot', '', { BERTH_NO_SNAPSHOT: '1' }],
     ['awake, no flags', ' '],
     ['awake, --jitless --single-threaded', '--jitless --single-threaded'],
     ['awake, --lite-mode --max-semi-space-size=1 --single-threaded', '--lite-mode --max-semi-space-size=1 --single-threaded'],
   ];
-  for (const [label, flags] of variants) {
-    const env: NodeJS.ProcessEnv = { BERTH_SHIM_GROUP: 'container' };
+  for (const [label, flags, extra] of variants) {
+    const env: NodeJS.ProcessEnv = { BERTH_SHIM_GROUP: 'container', ...extra };
     if (flags !== undefined) env.BERTH_SHIM_IDLE_EXIT = '0';
     if (flags) env.BERTH_SHIM_NODE_FLAGS = flags;
     await withContainerd(env, async (c) => {
@@ -145,54 +148,64 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-/** `ctr tasks ls` (containerd asks the shim for State) with the berth shim asleep, awake, and with runc's shim. */
-async function requestLatency(): Promise<void> {
-  await withContainerd({ BERTH_SHIM_GROUP: 'container', BERTH_SHIM_IDLE_EXIT: '1000' }, async (c) => {
-    const asleep: number[] = [];
-    const awake: number[] = [];
-    await runDetached(c, 'io.containerd.berth.v2', 'req-b');
-    for (let i = 0; i < RUNS; i++) {
-      await untilHibernated(c);
-      asleep.push(await timed(() => c.ctrOk(['tasks', 'ls'])));
-      awake.push(await timed(() => c.ctrOk(['tasks', 'ls'])));
-    }
-    await removeAll(c, ['req-b']);
-    const runc: number[] = [];
-    await runDetached(c, 'io.containerd.runc.v2', 'req-r');
-    for (let i = 0; i < RUNS; i++) runc.push(await timed(() => c.ctrOk(['tasks', 'ls'])));
-    await removeAll(c, ['req-r']);
-    const r = median(runc);
-    for (const [name, xs] of [['`ctr tasks ls`, berth shim asleep (woken)', asleep], ['`ctr tasks ls`, berth shim awake', awake], ['`ctr tasks ls`, runc v2 shim', runc]] as const) {
-      out(`| ${name} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} | ${(median(xs) / r).toFixed(2)} |`);
-    }
-  });
-}
+/** The berth shim as built (start-up snapshot), and with BERTH_NO_SNAPSHOT (the plain bundle), to show what the snapshot buys. */
+const BUILDS: readonly (readonly [string, NodeJS.ProcessEnv])[] = [['', {}], [', no start-up snapshot', { BERTH_NO_SNAPSHOT: '1' }]];
 
 async function startLatency(): Promise<void> {
   out(`## 2. Latency (median of ${RUNS}): \`ctr run -d\` until running; a request to an idle shim`);
   out();
-  await withContainerd({ BERTH_SHIM_GROUP: 'container' }, async (c) => {
-    const rows: [string, number[]][] = [['berth, new shim', []], ['runc v2, new shim', []]];
-    for (let i = 0; i < RUNS; i++) {
-      rows[0][1].push(await runDetached(c, 'io.containerd.berth.v2', `lat-b${i}`));
-      rows[1][1].push(await runDetached(c, 'io.containerd.runc.v2', `lat-r${i}`));
-    }
-    await removeAll(c, [...Array(RUNS).keys()].flatMap((i) => [`lat-b${i}`, `lat-r${i}`]));
-    out('| case | median ms | min | max | ratio to runc |');
-    out('| --- | ---: | ---: | ---: | ---: |');
-    const runc = median(rows[1][1]);
-    for (const [name, xs] of rows) {
-      out(`| ${name} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} | ${(median(xs) / runc).toFixed(2)} |`);
-    }
-  });
-  await withContainerd({ BERTH_SHIM_GROUP: String(RUNS + 1) }, async (c) => {
+  const rows: [string, number[]][] = [];
+  const runc: number[] = [];
+  for (const [suffix, extra] of BUILDS) {
+    // a new shim per container, runc's interleaved with the first
+    await withContainerd({ BERTH_SHIM_GROUP: 'container', ...extra }, async (c) => {
+      const xs: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        xs.push(await runDetached(c, 'io.containerd.berth.v2', `lat-b${i}`));
+        if (!suffix) runc.push(await runDetached(c, 'io.containerd.runc.v2', `lat-r${i}`));
+      }
+      await removeAll(c, [...Array(RUNS).keys()].flatMap((i) => (suffix ? [`lat-b${i}`] : [`lat-b${i}`, `lat-r${i}`])));
+      rows.push([`berth, new shim${suffix}`, xs]);
+    });
+    // containers joining one running shim
+    await withContainerd({ BERTH_SHIM_GROUP: String(RUNS + 1), ...extra }, async (c) => {
+      const xs: number[] = [];
+      await runDetached(c, 'io.containerd.berth.v2', 'lat-j0');
+      for (let i = 1; i <= RUNS; i++) xs.push(await runDetached(c, 'io.containerd.berth.v2', `lat-j${i}`));
+      await removeAll(c, [...Array(RUNS + 1).keys()].map((i) => `lat-j${i}`));
+      rows.push([`berth, joining a running shim${suffix}`, xs]);
+    });
+    // `ctr tasks ls` (containerd asks the shim for State) with the shim asleep, then awake
+    await withContainerd({ BERTH_SHIM_GROUP: 'container', BERTH_SHIM_IDLE_EXIT: '1000', ...extra }, async (c) => {
+      const asleep: number[] = [];
+      const awake: number[] = [];
+      await runDetached(c, 'io.containerd.berth.v2', 'req-b');
+      for (let i = 0; i < RUNS; i++) {
+        await untilHibernated(c);
+        asleep.push(await timed(() => c.ctrOk(['tasks', 'ls'])));
+        awake.push(await timed(() => c.ctrOk(['tasks', 'ls'])));
+      }
+      await removeAll(c, ['req-b']);
+      rows.push([`\`ctr tasks ls\`, berth shim asleep (woken)${suffix}`, asleep], [`\`ctr tasks ls\`, berth shim awake${suffix}`, awake]);
+    });
+  }
+  await withContainerd({}, async (c) => {
     const xs: number[] = [];
-    await runDetached(c, 'io.containerd.berth.v2', 'lat-j0');
-    for (let i = 1; i <= RUNS; i++) xs.push(await runDetached(c, 'io.containerd.berth.v2', `lat-j${i}`));
-    await removeAll(c, [...Array(RUNS + 1).keys()].map((i) => `lat-j${i}`));
-    out(`| berth, joining a running shim | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} | |`);
+    await runDetached(c, 'io.containerd.runc.v2', 'req-r');
+    for (let i = 0; i < RUNS; i++) xs.push(await timed(() => c.ctrOk(['tasks', 'ls'])));
+    await removeAll(c, ['req-r']);
+    rows.push(['`ctr tasks ls`, runc v2 shim', xs]);
   });
-  await requestLatency();
+  rows.push(['runc v2, new shim', runc]);
+  out('| case | median ms | min | max | ratio to runc\'s same case |');
+  out('| --- | ---: | ---: | ---: | ---: |');
+  const peer = (name: string): number | undefined =>
+    name.startsWith('`ctr tasks ls`') ? median(rows.find(([n]) => n === '`ctr tasks ls`, runc v2 shim')![1])
+      : name.includes('new shim') ? median(runc) : undefined;
+  for (const [name, xs] of rows) {
+    const p = peer(name);
+    out(`| ${name} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} | ${p ? (median(xs) / p).toFixed(2) : ''} |`);
+  }
   out();
 }
 

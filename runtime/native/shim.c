@@ -28,7 +28,8 @@
  *        holds them, queues the exits it reaps, and runs PROGRAM again —
  *        with the stash placed from fd 5 up, named in BERTH_SHIM_RESUME
  *        ("NAME=FD ...") — as soon as the listener, a watched fd or a
- *        reaped child (or SIGTERM/SIGINT, forwarded then) needs it.
+ *        reaped child (or SIGTERM/SIGINT, passed on in BERTH_SHIM_SIGNAL)
+ *        needs it.
  *
  *   Control channel messages, both ways: u32 length (little-endian), then
  *   that many bytes of NUL-terminated string fields.
@@ -133,7 +134,12 @@ static int child_pidfd = -1;
 static struct stashed stash[MAX_STASH];
 static int nstash;
 static int hibernating;		/* the server said it exits next to hibernate */
-static char **exit_queue;	/* exit messages reaped while no server runs */
+struct reaped {
+	pid_t pid;
+	int status;
+	struct timespec at;
+};
+static struct reaped *exit_queue;	/* exits reaped while no server runs */
 static int nqueued;
 
 static void flush_exits(void);
@@ -488,6 +494,17 @@ static int read_ctl(void)
 
 /* ---------------------------------------------------------------- reaping */
 
+/* "exit PID WAITSTATUS SEC NSEC" to the server. */
+static void send_exit(const struct reaped *e)
+{
+	char p[16], s[16], sec[24], nsec[16];
+	snprintf(p, sizeof(p), "%d", e->pid);
+	snprintf(s, sizeof(s), "%d", e->status);
+	snprintf(sec, sizeof(sec), "%lld", (long long)e->at.tv_sec);
+	snprintf(nsec, sizeof(nsec), "%ld", e->at.tv_nsec);
+	ctl_send(5, (const char *[]){ "exit", p, s, sec, nsec });
+}
+
 /* Reaps every exited child; returns 1 once PROGRAM itself has exited. */
 static int reap(int *child_status)
 {
@@ -499,27 +516,19 @@ static int reap(int *child_status)
 			done = 1;
 			continue;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		char p[16], s[16], sec[24], nsec[16];
-		snprintf(p, sizeof(p), "%d", pid);
-		snprintf(s, sizeof(s), "%d", st);
-		snprintf(sec, sizeof(sec), "%lld", (long long)ts.tv_sec);
-		snprintf(nsec, sizeof(nsec), "%ld", ts.tv_nsec);
+		struct reaped e = { .pid = pid, .status = st };
+		clock_gettime(CLOCK_REALTIME, &e.at);
 		if (ctl >= 0 && !hibernating) {
-			ctl_send(5, (const char *[]){ "exit", p, s, sec, nsec });
+			send_exit(&e);
 			continue;
 		}
 		/* No server runs, or it is about to exit (hibernate): keep the exit
 		 * for the next one, which it wakes. */
-		char **q = realloc(exit_queue, (size_t)(nqueued + 1) * sizeof(*q));
-		if (q)
-			exit_queue = q;
-		char *m = q ? malloc(96) : NULL;
-		if (!m)
+		struct reaped *q = realloc(exit_queue, (size_t)(nqueued + 1) * sizeof(*q));
+		if (!q)
 			continue;	/* out of memory: the exit is lost, as a dead shim's would be */
-		snprintf(m, 96, "%s %s %s %s", p, s, sec, nsec);
-		exit_queue[nqueued++] = m;
+		exit_queue = q;
+		exit_queue[nqueued++] = e;
 	}
 	return done;
 }
@@ -527,12 +536,8 @@ static int reap(int *child_status)
 /* Sends the exits reaped while no server ran, oldest first. */
 static void flush_exits(void)
 {
-	for (int i = 0; i < nqueued; i++) {
-		char p[16], s[16], sec[24], nsec[16];
-		if (sscanf(exit_queue[i], "%15s %15s %23s %15s", p, s, sec, nsec) == 4)
-			ctl_send(5, (const char *[]){ "exit", p, s, sec, nsec });
-		free(exit_queue[i]);
-	}
+	for (int i = 0; i < nqueued; i++)
+		send_exit(&exit_queue[i]);
 	free(exit_queue);
 	exit_queue = NULL;
 	nqueued = 0;
@@ -545,9 +550,11 @@ static void flush_exits(void)
  * ctl_target and, when waking a hibernated server, the stash from
  * STASH_BASE up, named in BERTH_SHIM_RESUME (set, maybe empty, exactly
  * then). The stash then belongs to PROGRAM: the reaper closes its copies.
- * Exits reaped while no server ran are sent first.
+ * Exits reaped while no server ran are sent first. `signo`: a SIGTERM or
+ * SIGINT that came while no server ran, for PROGRAM to act on once it is up
+ * (BERTH_SHIM_SIGNAL; sent at once, it would kill Node before its handler).
  */
-static int spawn_server(int listener, int listen_target, int ctl_target, char **prog, const sigset_t *old, int waking)
+static int spawn_server(int listener, int listen_target, int ctl_target, char **prog, const sigset_t *old, int waking, int signo)
 {
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
@@ -559,7 +566,7 @@ static int spawn_server(int listener, int listen_target, int ctl_target, char **
 	if (base <= listen_target || base <= ctl_target)
 		base = (listen_target > ctl_target ? listen_target : ctl_target) + 1;
 	resume[0] = 0;
-	for (int i = 0; i < nstash; i++)
+	for (int i = 0; i < nstash && len < sizeof(resume); i++)
 		len += (size_t)snprintf(resume + len, sizeof(resume) - len, "%s%s=%d", i ? " " : "", stash[i].name, base + i);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -573,16 +580,16 @@ static int spawn_server(int listener, int listen_target, int ctl_target, char **
 		 * and dup2(fd, fd) would keep FD_CLOEXEC), then place them: dup2 to
 		 * another number clears FD_CLOEXEC. Nothing else leaks into PROGRAM. */
 		int aside = base + nstash + 8;	/* above every target */
-		int l = fcntl(listener, F_DUPFD_CLOEXEC, aside), k = fcntl(sp[1], F_DUPFD_CLOEXEC, aside);
-		if (l < 0 || k < 0 || dup2(l, listen_target) < 0 || dup2(k, ctl_target) < 0)
-			_exit(127);
-		int top = listen_target > ctl_target ? listen_target : ctl_target;
 		for (int i = 0; i < nstash; i++) {
 			int moved = fcntl(stash[i].fd, F_DUPFD_CLOEXEC, aside);
 			if (moved < 0)
 				_exit(127);
 			stash[i].fd = moved;
 		}
+		int l = fcntl(listener, F_DUPFD_CLOEXEC, aside), k = fcntl(sp[1], F_DUPFD_CLOEXEC, aside);
+		if (l < 0 || k < 0 || dup2(l, listen_target) < 0 || dup2(k, ctl_target) < 0)
+			_exit(127);
+		int top = listen_target > ctl_target ? listen_target : ctl_target;
 		for (int i = 0; i < nstash; i++)
 			if (dup2(stash[i].fd, base + i) < 0)
 				_exit(127);
@@ -598,6 +605,13 @@ static int spawn_server(int listener, int listen_target, int ctl_target, char **
 			setenv("BERTH_SHIM_RESUME", resume, 1);	/* maybe "": state, no fds */
 		else
 			unsetenv("BERTH_SHIM_RESUME");
+		if (signo) {
+			char sig[16];
+			snprintf(sig, sizeof(sig), "%d", signo);
+			setenv("BERTH_SHIM_SIGNAL", sig, 1);
+		} else {
+			unsetenv("BERTH_SHIM_SIGNAL");
+		}
 		execvp(prog[0], prog);
 		fprintf(stderr, "berth-nsexec: exec %s: %s\n", prog[0], strerror(errno));
 		_exit(127);
@@ -606,9 +620,7 @@ static int spawn_server(int listener, int listen_target, int ctl_target, char **
 	child = pid;
 	if (child_pidfd >= 0)
 		close(child_pidfd);
-	child_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);	/* for stash; -1: stash fails with EBADF */
-	if (child_pidfd >= 0)
-		fcntl(child_pidfd, F_SETFD, FD_CLOEXEC);
+	child_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);	/* close-on-exec; -1: stash fails with EBADF */
 	ctl = sp[0];
 	unstash_all();
 	hibernating = 0;
@@ -673,7 +685,7 @@ static int reaper_main(int argc, char **argv)
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (spawn_server(listener, listen_target, ctl_target, argv + 6, &old, 0) < 0) {
+	if (spawn_server(listener, listen_target, ctl_target, argv + 6, &old, 0, 0) < 0) {
 		fprintf(stderr, "berth-nsexec: starting %s: %s\n", argv[6], strerror(errno));
 		return 1;
 	}
@@ -766,12 +778,10 @@ static int reaper_main(int argc, char **argv)
 			for (int i = consoles_end; i < n; i++)
 				wake |= pfd[i].revents != 0;
 		if (child < 0 && (wake || nqueued > 0 || pending_signal)) {
-			if (spawn_server(listener, listen_target, ctl_target, argv + 6, &old, 1) < 0) {
+			if (spawn_server(listener, listen_target, ctl_target, argv + 6, &old, 1, pending_signal) < 0) {
 				fprintf(stderr, "berth-nsexec: restarting %s: %s\n", argv[6], strerror(errno));
 				return 1;
 			}
-			if (pending_signal)
-				kill(child, pending_signal);
 			pending_signal = 0;
 		}
 	}

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Publisher } from './events/publisher';
 import { ExitMonitor } from './exits';
@@ -85,9 +86,12 @@ export async function serve(flags: Flags): Promise<void> {
     shutdown: () => void shutdown('shutdown requested'),
   });
   registerTaskService(server, root, service, log);
-  // Set (maybe empty) when the reaper woke this server from hibernation.
+  // Set (maybe empty) when the reaper woke this server from hibernation; with
+  // the SIGTERM/SIGINT that woke it, if that is what did.
   const handedOver = resumedFds();
+  const signalled = Number(process.env.BERTH_SHIM_SIGNAL ?? 0);
   delete process.env.BERTH_SHIM_RESUME;
+  delete process.env.BERTH_SHIM_SIGNAL;
   hibernator = new Hibernator({ delayMs: idleExitMs(), dir, native, server, service, publisher, exits, log });
 
   native.on('close', () => {
@@ -105,9 +109,12 @@ export async function serve(flags: Flags): Promise<void> {
   listener.listen({ fd: LISTEN_FD });
   server.serve(listener);
   // Before the first event: the exits the reaper queued meanwhile must find their processes.
-  if (handedOver) resume(dir, handedOver, server, service, log);
-  const how = handedOver ? 'shim resumed' : 'shim serving';
-  log[handedOver ? 'debug' : 'info'](how, { address: fs.existsSync('address') ? fs.readFileSync('address', 'utf8') : undefined, startup_ms: Math.round(process.uptime() * 1000) });
+  if (handedOver) {
+    resume(dir, handedOver, server, service, log);
+  } else {
+    log.info('shim serving', { address: fs.existsSync('address') ? fs.readFileSync('address', 'utf8') : undefined, startup_ms: Math.round(process.uptime() * 1000) });
+  }
+  if (signalled) void shutdown(signalled === os.constants.signals.SIGINT ? 'SIGINT' : 'SIGTERM');
   activity();
 }
 

@@ -31,9 +31,10 @@ const SOCKET_PATH_MAX = 107;
 /**
  * V8 flags for the long-lived shim (BERTH_SHIM_NODE_FLAGS overrides): it is
  * idle nearly all the time, so memory matters and peak speed does not.
- * Measured by bench/shim (one idle shim and its reaper, RssAnon, with
- * berth-runtime loaded in process): no flags 18.0 MB; --jitless
- * --single-threaded 16.7 MB; these 14.7 MB. --single-threaded
+ * Measured by bench/shim (RESULTS.md section 1: one awake shim and its
+ * reaper, RssAnon, berth-runtime loaded in process, the plain bundle): no
+ * flags 19.2 MB; --jitless --single-threaded 16.9 MB; these 14.9 MB (20.9
+ * from the start-up snapshot). --single-threaded
  * drops V8's worker threads, --jitless the code space, a 1 MB semi-space
  * the young generation's slack; --expose-gc lets the server collect when
  * idle. The old-space cap only bounds a runaway shim; --no-expose-wasm
@@ -53,11 +54,12 @@ export function useSnapshot(blob: string): void {
  * The server's command line: node with its flags and the entry this process
  * runs — the start-up snapshot when it runs from it and the flags are the
  * ones the snapshot was built with (it runs only under those), else the
- * plain bundle. From the snapshot, a new shim runs its first container
- * ~55 ms sooner and a hibernated one wakes ~35 ms sooner (bench/shim); the
- * deserialised heap costs ~6 MB more RssAnon while the server is awake (it
- * holds every module; idle collections do not give it back), nothing once
- * it hibernates.
+ * plain bundle. bench/shim (RESULTS.md), snapshot against BERTH_NO_SNAPSHOT:
+ * a new shim runs its first container in 215 against 420 ms, a hibernated
+ * one answers its first request in 77 against 146 ms; the deserialised heap
+ * costs ~6 MB more RssAnon while the server is awake (20.9 against 14.9 MB:
+ * it holds every module and idle collections do not give it back), nothing
+ * once it hibernates.
  */
 export function serverCommand(nodeFlags: readonly string[], args: string[]): string[] {
   const sameFlags = nodeFlags.length === NODE_FLAGS.length && nodeFlags.every((f, i) => f === NODE_FLAGS[i]);

@@ -108,4 +108,15 @@ describeE2E('shim: hibernation', () => {
     expect((await wait).exitStatus).toBe(0);
     await s.task.Delete({ id: 'h-wait' });
   });
+
+  // Last: it ends the shim.
+  it('shuts down as an awake shim does on a SIGTERM that comes while it sleeps', async () => {
+    await asleep('before SIGTERM');
+    const socket = s.address.replace(/^unix:\/\//, '');
+    expect(fs.existsSync(socket)).toBe(true);
+    process.kill(reaper, 'SIGTERM'); // the reaper runs the server, which gets the signal once it can handle it
+    await eventually(() => { try { process.kill(reaper, 0); return false; } catch { return true; } }, 10_000, 'the shim to exit');
+    expect(s.log()).toMatch(/msg="shim shutting down" .*reason=SIGTERM/);
+    expect(fs.existsSync(socket)).toBe(false); // its shutdown ran: socket (and directory) removed
+  });
 });

@@ -21,24 +21,35 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 }
 
 /**
- * The program the reaper runs: speaks the control protocol in plain JS, makes
- * orphans, and writes what it saw to RESULT as JSON.
+ * The control channel on the reaper's side of fd 4, in plain JS, for the
+ * programs below: enc(fields) frames a message, exits collects the reaper's
+ * exit reports, replies[tag] keeps each reply, req(op, ...args) sends with a
+ * fresh tag and resolves with the reply.
  */
-const CHILD = `
+const CONTROL_CLIENT = `
 const fs = require('fs'), net = require('net'), cp = require('child_process');
-const result = process.argv[2];
 const sock = new net.Socket({ fd: 4, readable: true, writable: true });
 const enc = (f) => { const b = Buffer.from(f.map((x) => x + '\\0').join('')); const h = Buffer.alloc(4); h.writeUInt32LE(b.length); return Buffer.concat([h, b]); };
-let buf = Buffer.alloc(0); const exits = []; const replies = {};
+let buf = Buffer.alloc(0); const exits = []; const replies = {}; const waiting = {}; let seq = 100;
 sock.on('data', (d) => {
   buf = Buffer.concat([buf, d]);
   while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32LE(0)) {
     const n = buf.readUInt32LE(0); const f = buf.toString('utf8', 4, 4 + n).split('\\0'); f.pop(); buf = buf.subarray(4 + n);
     if (f[0] === 'exit') exits.push({ pid: +f[1], status: +f[2], sec: +f[3] });
-    else replies[f[1]] = f;
+    else { replies[f[1]] = f; waiting[f[1]]?.(f); }
   }
 });
+const req = (...f) => new Promise((r) => { const t = String(++seq); waiting[t] = r; sock.write(enc([f[0], t, ...f.slice(1)])); });
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+`;
+
+/**
+ * The program the reaper runs: speaks the control protocol in plain JS, makes
+ * orphans, and writes what it saw to RESULT as JSON.
+ */
+const CHILD = `
+${CONTROL_CLIENT}
+const result = process.argv[2];
 (async () => {
   // orphans: the middle shell exits at once, its children reparent to the reaper
   const a = cp.spawnSync('sh', ['-c', 'sh -c "sleep 0.1; exit 7" & sleep 0.2 & echo $!; exit 0'], { encoding: 'utf8' });
@@ -70,21 +81,8 @@ const wait = (ms) => new Promise((r) => setTimeout(r, ms));
  * hands the same fds over again, run 3 reads the FIFO and exits 5.
  */
 const HIBERNATING_CHILD = `
-const fs = require('fs'), net = require('net'), cp = require('child_process');
+${CONTROL_CLIENT}
 const [result, fifo, file] = process.argv.slice(2);
-const sock = new net.Socket({ fd: 4, readable: true, writable: true });
-const enc = (f) => { const b = Buffer.from(f.map((x) => x + '\\0').join('')); const h = Buffer.alloc(4); h.writeUInt32LE(b.length); return Buffer.concat([h, b]); };
-let buf = Buffer.alloc(0); const exits = []; const replies = {}; let seq = 0;
-sock.on('data', (d) => {
-  buf = Buffer.concat([buf, d]);
-  while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32LE(0)) {
-    const n = buf.readUInt32LE(0); const f = buf.toString('utf8', 4, 4 + n).split('\\0'); f.pop(); buf = buf.subarray(4 + n);
-    if (f[0] === 'exit') exits.push({ pid: +f[1], status: +f[2] });
-    else replies[f[1]](f);
-  }
-});
-const req = (...f) => new Promise((r) => { const t = String(++seq); replies[t] = r; sock.write(enc([f[0], t, ...f.slice(1)])); });
-const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 (async () => {
   let run = 1;
   while (fs.existsSync(result + '.' + run)) run++;

@@ -16,7 +16,6 @@ type Writable = net.Socket | fs.WriteStream;
 
 /** What a hibernating PipeIO keeps in the shim's state file; its fds go to the reaper by name. */
 export interface PipeIOState {
-  kind: 'pipe';
   /** file://: stdout and stderr append to this one file. */
   file?: string;
 }
@@ -153,10 +152,9 @@ export class PipeIO implements ProcessIO {
    * hang-up wakes the next server.
    */
   hibernate(prefix: string): { state: PipeIOState; fds: HandOver[] } | undefined {
-    const sources = [this.outSrc, this.errSrc, this.stdinFifo?.stream].filter((x): x is net.Socket => !!x && !x.destroyed);
-    for (const src of sources) src.pause();
+    for (const src of this.sources()) src.pause();
     if (!this.quiet()) {
-      for (const src of sources) src.resume();
+      this.wake();
       return undefined;
     }
     const fds: HandOver[] = [];
@@ -179,19 +177,23 @@ export class PipeIO implements ProcessIO {
       add('inkeep', this.stdinFifo.keepAlive, false);
       add('insink', fdOf(this.stdinSink), false);
     }
-    return { state: { kind: 'pipe', file: this.file }, fds };
+    return { state: { file: this.file }, fds };
   }
 
   /** Nothing read and not yet written, nothing buffered to write. */
   quiet(): boolean {
-    const sources = [this.outSrc, this.errSrc, this.stdinFifo?.stream].filter((x): x is net.Socket => !!x && !x.destroyed);
     const dests = [this.outDest, this.errDest, this.stdinSink].filter((x): x is Writable => !!x && !x.destroyed);
-    return sources.every((x) => x.readableLength === 0) && dests.every((x) => x.writableLength === 0 && !x.writableNeedDrain);
+    return this.sources().every((x) => x.readableLength === 0) && dests.every((x) => x.writableLength === 0 && !x.writableNeedDrain);
   }
 
   /** Copies on (a hibernation given up). */
   wake(): void {
-    for (const src of [this.outSrc, this.errSrc, this.stdinFifo?.stream]) if (src && !src.destroyed) src.resume();
+    for (const src of this.sources()) src.resume();
+  }
+
+  /** The streams still copying from: container output, client stdin. */
+  private sources(): net.Socket[] {
+    return [this.outSrc, this.errSrc, this.stdinFifo?.stream].filter((x): x is net.Socket => !!x && !x.destroyed);
   }
 
   /** A PipeIO whose copies a previous server began, from the fds it handed over (`fd(name)`). */
@@ -208,7 +210,6 @@ export class PipeIO implements ProcessIO {
     io.errSrc = reader(get('err'));
     io.outDest = writer(get('outdest'));
     io.errDest = state.file ? io.outDest : writer(get('errdest'));
-    if (state.file && !io.outSrc && !io.errSrc) io.outDest = io.errDest = undefined;
     for (const d of new Set([io.outDest, io.errDest])) if (d) io.streams.push(d);
     const stdin = reader(get('in'));
     if (stdin) {

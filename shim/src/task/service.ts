@@ -344,47 +344,37 @@ export class TaskService {
    */
   hibernate(): { containers: ContainerState[]; fds: HandOver[]; quiet: () => boolean; wake: () => void } | undefined {
     if (this.creating.size > 0 || this.background > 0) return undefined;
+    const records = (): ContainerState[] => [...this.containers.values()].map((c, ci) => this.recordOf(c, ci));
+    const containers = records();
+    const snapshot = JSON.stringify(containers);
     const ios: PipeIO[] = [];
     const wake = (): void => ios.forEach((io) => io.wake());
     const fds: HandOver[] = [];
-    const containers: ContainerState[] = [];
-    let ci = 0;
-    for (const c of this.containers.values()) {
+    for (const [ci, c] of [...this.containers.values()].entries()) {
       if (c.init.pausing) return void wake();
-      const procs: ProcessState[] = [];
-      let pi = 0;
-      for (const p of c.all()) {
-        const prefix = `c${ci}.p${pi++}`;
-        let io: PipeIOState | undefined;
-        if (p.io) {
-          if (!(p.io instanceof PipeIO)) return void wake();
-          const h = p.io.hibernate(prefix);
-          if (!h) return void wake();
-          ios.push(p.io);
-          fds.push(...h.fds);
-          io = h.state;
-        }
-        procs.push({
-          id: p.id, pid: p.pid, status: p.status, exitStatus: p.exitStatus, exitedAt: p.exitedAt, stdio: p.stdio,
-          spec: p instanceof ExecProcess ? p.spec : undefined, io, prefix,
-        });
+      const procs = [containers[ci].init, ...containers[ci].execs];
+      for (const [pi, p] of c.all().entries()) {
+        if (!p.io) continue;
+        if (!(p.io instanceof PipeIO)) return void wake();
+        const h = p.io.hibernate(procs[pi].prefix);
+        if (!h) return void wake();
+        ios.push(p.io);
+        fds.push(...h.fds);
+        procs[pi].io = h.state;
       }
-      containers.push({ id: c.id, bundle: c.bundle, rootfs: c.init.rootfs, init: procs[0], execs: procs.slice(1), cgroups: [...c.cgroups], oomKills: c.oomKills });
-      ci++;
     }
-    const snapshot = JSON.stringify(this.hibernateState());
     const quiet = (): boolean =>
-      this.creating.size === 0 && this.background === 0 && ios.every((io) => io.quiet()) && JSON.stringify(this.hibernateState()) === snapshot;
+      this.creating.size === 0 && this.background === 0 && ios.every((io) => io.quiet()) && JSON.stringify(records()) === snapshot;
     return { containers, fds, quiet, wake };
   }
 
-  /** The recorded part of hibernate()'s state, to compare (no fds, no pausing). */
-  private hibernateState(): unknown[] {
-    return [...this.containers.values()].map((c, ci) => ({
-      id: c.id, bundle: c.bundle, rootfs: c.init.rootfs,
-      procs: c.all().map((p, pi) => [p.id, p.pid, p.status, p.exitStatus, p.exitedAt, ci, pi]),
-      cgroups: [...c.cgroups], oomKills: c.oomKills,
+  /** A container as a hibernating server records it, stdio aside (hibernate() adds that). */
+  private recordOf(c: Container, ci: number): ContainerState {
+    const procs = c.all().map((p, pi): ProcessState => ({
+      id: p.id, pid: p.pid, status: p.status, exitStatus: p.exitStatus, exitedAt: p.exitedAt, stdio: p.stdio,
+      spec: p instanceof ExecProcess ? p.spec : undefined, prefix: `c${ci}.p${pi}`,
     }));
+    return { id: c.id, bundle: c.bundle, rootfs: c.init.rootfs, init: procs[0], execs: procs.slice(1), cgroups: [...c.cgroups], oomKills: c.oomKills };
   }
 
   /**

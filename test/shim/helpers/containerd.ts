@@ -135,9 +135,8 @@ export class PrivateContainerd {
 
   /** Pids of the berth shims (native reapers and their Node servers) this containerd started. */
   shimPids(): number[] {
-    const all = listProcesses();
-    const reapers = all.filter((p) => p.cmdline.includes('shim-reaper') && p.cmdline.includes(this.dir)).map((p) => p.pid);
-    const servers = all.filter((p) => reapers.includes(p.ppid) && p.cmdline.includes('containerd-shim-berth-v2')).map((p) => p.pid);
+    const reapers = this.reaperPids();
+    const servers = listProcesses().filter((p) => reapers.includes(p.ppid) && p.cmdline.includes('containerd-shim-berth-v2')).map((p) => p.pid);
     return [...reapers, ...servers];
   }
 
