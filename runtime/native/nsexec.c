@@ -352,14 +352,13 @@ static void sync_ask(const char *name, uint64_t slot)
 	sync_len[slot] = l;
 }
 
-static volatile sig_atomic_t got_winch, got_chld;
+static volatile sig_atomic_t got_winch;
 
+/* SIGWINCH is noted; SIGCHLD needs a handler only so that it interrupts poll(). */
 static void note_signal(int sig)
 {
 	if (sig == SIGWINCH)
 		got_winch = 1;
-	if (sig == SIGCHLD)
-		got_chld = 1;
 }
 
 /* CONSOLE_RELAY: the two ends of the socket the init sends its pty master on. */
@@ -628,6 +627,8 @@ static void do_mount(const struct step *s)
 		if (errno == ENOENT && (s->flags & F_IGNORE_ENOENT)) {
 			if (fd >= 0)
 				close(fd);
+			if (below >= 0)
+				close(below);
 			return;
 		}
 		fail(errno, target, src ? src : "");

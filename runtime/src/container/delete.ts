@@ -13,6 +13,7 @@ import { CGROUP_PATHS_FILE, Container } from './container';
 import { killAndWait } from './create';
 import { signalAll } from './kill';
 import { lockContainer } from './lock';
+import { STATE_FILE } from './state-file';
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   let c: Container;
@@ -21,8 +22,9 @@ export async function deleteContainer(root: string, id: string, force: boolean):
   } catch (err) {
     if (isNotFound(err)) {
       // As runc: a create that died before writing state.json (killed, say) leaves the
-      // container's directory without it; delete removes that directory either way (its
-      // cgroup is unknown without the state, as for runc), and --force then succeeds.
+      // container's directory without it; delete removes that directory either way, and
+      // --force then succeeds. Beyond runc, the cgroups that create recorded before
+      // making them go too, with whatever runs in them.
       await removeOrphanDir(root, id);
       if (force) return;
     }
@@ -57,7 +59,7 @@ async function removeOrphanDir(root: string, id: string): Promise<void> {
   if (!fs.existsSync(dir)) return;
   const release = await lockContainer(root, id);
   try {
-    if (fs.existsSync(path.join(dir, 'state.json'))) return;
+    if (fs.existsSync(path.join(dir, STATE_FILE))) return;
     removeRecordedCgroups(dir);
     fs.rmSync(dir, { recursive: true, force: true });
   } catch (err) {
@@ -73,7 +75,7 @@ function removeRecordedCgroups(dir: string): void {
   try {
     paths = JSON.parse(fs.readFileSync(path.join(dir, CGROUP_PATHS_FILE), 'utf8')) as CgroupPaths;
   } catch {
-    return; // none recorded (or rootless without cgroups)
+    return; // none recorded: the create died before it got to its cgroups
   }
   if (Object.keys(paths).length > 0) killAndDestroy(loadCgroupManager(paths));
 }

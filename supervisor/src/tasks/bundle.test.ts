@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../../runtime/src/atomic-file';
 import { listBundles, newBundle } from './bundle';
 
 let dir: string;
@@ -42,12 +41,4 @@ test('half-removed (hidden) bundles are finished off by listBundles, never loade
   fs.mkdirSync(path.join(dir, 'state', 'ns1', '.c9', 'rootfs'), { recursive: true });
   expect(listBundles(path.join(dir, 'state'))).toEqual([]);
   expect(fs.existsSync(path.join(dir, 'state', 'ns1', '.c9'))).toBe(false);
-});
-
-test('writeFileAtomic replaces a file whole', () => {
-  const f = path.join(dir, 'address');
-  writeFileAtomic(f, 'unix:///a');
-  writeFileAtomic(f, 'unix:///b');
-  expect(fs.readFileSync(f, 'utf8')).toBe('unix:///b');
-  expect(fs.readdirSync(dir)).toEqual(['address']);
 });
