@@ -14,7 +14,7 @@ import { run } from '../fsutil/exec';
 import { MetaStoreSnapshotter } from '../metastore/base';
 import { MetaStore } from '../metastore/metastore';
 import * as storage from '../metastore/storage';
-import type { Kind, SnapshotOpts, Usage } from '../snapshotter';
+import type { Info, Kind, SnapshotOpts, Usage } from '../snapshotter';
 import { validate, parseSize, type DevmapperConfig, type ValidConfig } from './config';
 import * as dm from './dmsetup';
 import { PoolDevice } from './pool-device';
@@ -75,16 +75,14 @@ export class DevmapperSnapshotter extends MetaStoreSnapshotter {
     return this.mountsOf(snap, fsType);
   }
 
-  /** Commit keeps the filesystem type label and deactivates the device. */
-  override async commit(name: string, key: string, opts?: SnapshotOpts): Promise<void> {
-    await this.ms.withTransaction(true, async (tx) => {
-      const { id, info } = storage.getInfo(tx, key);
-      const size = info.kind === 'active' ? await this.pool.getUsage(this.deviceName(id)) : 0;
-      const labels = { ...(opts?.labels ?? {}), [FS_TYPE_LABEL]: info.labels[FS_TYPE_LABEL] ?? this.config.fsType };
-      storage.commitActive(tx, key, name, { size, inodes: 0 }, { labels });
-      // Deferred, as containerd: the active snapshot may still be mounted.
-      await this.pool.deactivateDevice(this.deviceName(id), { deferred: true });
-    });
+  /** A committed snapshot keeps its filesystem type label. */
+  protected override commitOpts(info: Info, opts?: SnapshotOpts): SnapshotOpts {
+    return { labels: { ...(opts?.labels ?? {}), [FS_TYPE_LABEL]: info.labels[FS_TYPE_LABEL] ?? this.config.fsType } };
+  }
+
+  /** Deferred, as containerd: the active snapshot may still be mounted. */
+  protected override async sealCommitted(id: string): Promise<void> {
+    await this.pool.deactivateDevice(this.deviceName(id), { deferred: true });
   }
 
   async remove(key: string): Promise<void> {

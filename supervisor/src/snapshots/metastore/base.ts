@@ -28,6 +28,11 @@ export abstract class MetaStoreSnapshotter implements Snapshotter {
   /** After Commit recorded the snapshot as committed, inside its transaction (e.g. make it read-only). */
   protected async sealCommitted(_id: string): Promise<void> {}
 
+  /** The options a Commit records, from the active snapshot's info and the caller's (default: the caller's). */
+  protected commitOpts(_info: Info, opts?: SnapshotOpts): SnapshotOpts | undefined {
+    return opts;
+  }
+
   abstract remove(key: string): Promise<void>;
 
   async stat(key: string): Promise<Info> {
@@ -61,7 +66,7 @@ export abstract class MetaStoreSnapshotter implements Snapshotter {
       const { id, info } = storage.getInfo(tx, key);
       // A view is refused by commitActive; nothing is measured for it.
       const usage = info.kind === 'active' ? await this.activeUsage(id) : { size: 0, inodes: 0 };
-      storage.commitActive(tx, key, name, usage, opts);
+      storage.commitActive(tx, key, name, usage, this.commitOpts(info, opts));
       await this.sealCommitted(id);
     });
   }
