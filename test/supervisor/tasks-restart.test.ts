@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import type { Client } from '../../supervisor/src/client/client';
+import { decodeEvent } from '../../supervisor/src/events/exchange';
 import { peerMode } from './support/daemon';
 import { describeTasks, listProcesses, mountsUnder, parseTaskList, RUNTIMES, startTaskEnv, waitFor, type TaskEnv } from './support/tasks';
 
@@ -69,9 +70,9 @@ describeTasks(peerMode ? 'containerd restart (the peer)' : 'berthd restart', () 
     }
 
     // exits after the restart reach Wait and the event stream
-    const seen: { topic: string; id: string }[] = [];
+    const seen: string[] = [];
     const sub = (async () => {
-      for await (const e of c.stream('events', 'Subscribe', { filters: ['topic=="/tasks/exit"'] })) seen.push({ topic: e.topic, id: e.namespace });
+      for await (const e of c.stream('events', 'Subscribe', { filters: ['topic=="/tasks/exit"'] })) seen.push(String(decodeEvent(e.event)?.containerId));
     })();
     sub.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 200));
@@ -81,7 +82,7 @@ describeTasks(peerMode ? 'containerd restart (the peer)' : 'berthd restart', () 
       await t.ctrOk(['tasks', 'kill', '--signal', 'SIGKILL', id]);
       expect((await waiting).exitStatus).toBe(137);
     }
-    await waitFor('two TaskExit events', () => seen.length >= 2);
+    await waitFor('a TaskExit event for each', () => RUNTIMES.every((rt) => seen.includes(ids[rt].runs)));
 
     // and the tasks delete as usual
     for (const rt of RUNTIMES) {

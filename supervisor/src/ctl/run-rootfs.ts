@@ -12,20 +12,17 @@
  * (Stat, Prepare, Mounts, Remove); an image that is not unpacked in the
  * snapshotter is a clear error.
  */
-import { createHash } from 'node:crypto';
 import { FailedPreconditionError, NotFoundError, isNotFound } from '../../../proto/src/errdefs';
 import type { Client } from '../client/client';
 import { readBlob, type Descriptor } from '../client/content';
+import { RemoteSnapshotter } from '../client/snapshots';
+import { chainIds } from '../diff/unpack';
 import { children, isIndex, isManifest } from '../images/media-types';
 import { defaultPlatform, matches, type Platform } from '../images/platforms';
+import type { Mount } from '../mount/types';
 import type { ImageConfig } from './run-spec';
 
-export interface Mount {
-  type: string;
-  source: string;
-  target?: string;
-  options: string[];
-}
+export type { Mount };
 
 export interface ResolvedImage {
   name: string;
@@ -33,13 +30,6 @@ export interface ResolvedImage {
   config: ImageConfig;
   /** The chain ID of the layers (the committed snapshot to start from). */
   chainId: string;
-}
-
-/** identity.ChainID: chain[0] = diff[0]; chain[n] = sha256(chain[n-1] + " " + diff[n]). */
-export function chainId(diffIds: string[]): string {
-  let chain = '';
-  for (const d of diffIds) chain = chain ? `sha256:${createHash('sha256').update(`${chain} ${d}`).digest('hex')}` : d;
-  return chain;
 }
 
 /** The image's manifest for `platform` (default: this host's) and its config. */
@@ -60,7 +50,7 @@ export async function resolveImage(client: Client, ref: string, platform: Platfo
   if (!manifest) throw new NotFoundError(`image ${ref}: no manifest for platform ${platform.os}/${platform.architecture}: not found`);
   const m = JSON.parse((await readBlob(client, manifest.digest)).toString('utf8')) as { config: Descriptor };
   const cfg = JSON.parse((await readBlob(client, m.config.digest)).toString('utf8')) as { config?: ImageConfig; rootfs?: { diff_ids?: string[] } };
-  return { name: ref, manifest, config: cfg.config ?? {}, chainId: chainId(cfg.rootfs?.diff_ids ?? []) };
+  return { name: ref, manifest, config: cfg.config ?? {}, chainId: chainIds(cfg.rootfs?.diff_ids ?? []).at(-1) ?? '' };
 }
 
 /**
@@ -69,22 +59,21 @@ export async function resolveImage(client: Client, ref: string, platform: Platfo
  * snapshotter (pull or import unpack it).
  */
 export async function prepareSnapshot(client: Client, snapshotter: string, key: string, parent: string, labels: Record<string, string> = {}): Promise<Mount[]> {
+  const sn = new RemoteSnapshotter(client, snapshotter);
   try {
-    await client.call('snapshots', 'Stat', { snapshotter, key: parent });
+    await sn.stat(parent);
   } catch (err) {
     if (isNotFound(err)) throw new FailedPreconditionError(`image is not unpacked in snapshotter ${snapshotter} (no snapshot ${parent}): pull or import it with unpacking`, { cause: err });
     throw err;
   }
-  const { mounts } = await client.call('snapshots', 'Prepare', { snapshotter, key, parent, labels });
-  return mounts as Mount[];
+  return sn.prepare(key, parent, { labels });
 }
 
 /** The mounts of an existing snapshot (for a container created earlier). */
-export async function snapshotMounts(client: Client, snapshotter: string, key: string): Promise<Mount[]> {
-  const { mounts } = await client.call('snapshots', 'Mounts', { snapshotter, key });
-  return mounts as Mount[];
+export function snapshotMounts(client: Client, snapshotter: string, key: string): Promise<Mount[]> {
+  return new RemoteSnapshotter(client, snapshotter).mounts(key);
 }
 
-export async function removeSnapshot(client: Client, snapshotter: string, key: string): Promise<void> {
-  await client.call('snapshots', 'Remove', { snapshotter, key });
+export function removeSnapshot(client: Client, snapshotter: string, key: string): Promise<void> {
+  return new RemoteSnapshotter(client, snapshotter).remove(key);
 }

@@ -108,11 +108,10 @@ async function run(c: Client, a: RunArgs): Promise<number> {
   try {
     return await startTask(c, a.id, { rootfs: mounts, terminal: a.tty, detach: a.detach });
   } catch (err) {
-    if (a.rm || !a.detach) await c.call('tasks', 'Delete', { containerId: a.id }).catch(() => undefined);
-    if (a.rm) await cleanup();
+    if (!a.detach) await c.call('tasks', 'Delete', { containerId: a.id }).catch(() => undefined);
     throw err;
   } finally {
-    if (a.rm && !a.detach) await cleanup();
+    if (a.rm) await cleanup(); // --rm never comes with --detach (refused above)
   }
 }
 

@@ -10,11 +10,11 @@
  * opened O_RDWR (never waits for the shim); when our input has ended and the
  * shim has opened its end, it is closed and the caller sends CloseIO.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { mkfifo } from '../snapshots/fsutil/special';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_NONBLOCK } = fs.constants;
 const O_CLOEXEC = 0o2000000;
@@ -36,12 +36,6 @@ function fifoRoot(): string {
   } catch {
     return os.tmpdir();
   }
-}
-
-function mkfifo(paths: string[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile('mkfifo', ['-m', '0700', ...paths], (err, _o, stderr) => (err ? reject(new Error(`mkfifo: ${stderr.trim() || err.message}`)) : resolve())),
-  );
 }
 
 export class FifoIO {
@@ -70,7 +64,7 @@ export class FifoIO {
       terminal: opts.terminal,
     };
     try {
-      await mkfifo([paths.stdin, paths.stdout, paths.stderr].filter(Boolean));
+      await mkfifo([paths.stdin, paths.stdout, paths.stderr].filter(Boolean), 0o700);
     } catch (err) {
       fs.rmSync(dir, { recursive: true, force: true });
       throw err;

@@ -8,11 +8,11 @@
  */
 import * as fs from 'node:fs';
 import * as crypto from 'node:crypto';
-import * as zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { BerthError, FailedPreconditionError, InvalidArgumentError, NotFoundError, isAlreadyExists, isNotFound } from '../../../proto/src/errdefs';
 import type { Client } from '../client/client';
+import { decompress } from '../diff/compression';
 import { setLabels, writeBlob, type Descriptor } from '../client/content';
 import { MediaType, children, childrenLabels, detectMediaType, isIndex, isManifest } from './media-types';
 import { defaultPlatform, matches, parsePlatform, type Platform } from './platforms';
@@ -78,7 +78,7 @@ async function ingestArchive(client: Client, file: string, progress: ProgressFn)
     }
   });
   const extract = tarStream.extract();
-  const src: Readable = head[0] === 0x1f && head[1] === 0x8b ? input.pipe(zlib.createGunzip({ chunkSize: 256 << 10 })) : input;
+  const src: Readable = decompress(input, head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : 'none');
   src.on('error', (e) => extract.destroy(e));
   src.pipe(extract);
   const session = crypto.randomBytes(6).toString('hex');

@@ -6,7 +6,7 @@
  *
  *   ["v1", ns, "snapshots", <snapshotter>, <key>]                        → SnapshotRecord
  *   ["v1", ns, "snapshots", <snapshotter>, <parent>, "children", <key>]  → 1
- *   ["snapshotters", <snapshotter>, "seq"]                                → last sequence
+ *   ["snapshotters", <snapshotter>, "seq"]                                → end of the last reserved block of backend key numbers
  *
  * Only labels prefixed containerd.io/snapshot/ reach the backend. Prepare,
  * View and Commit add the snapshot to the caller's lease (the

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../../../proto/src/errdefs';
-import type { Bundle } from './bundle';
+import { SHIM_BINARY_FILE, type Bundle } from './bundle';
 import { encodeAny, taskRoot, type AnyMsg } from './protos';
 
 export interface ShimBinaryConfig {
@@ -134,7 +134,7 @@ export async function startShim(cfg: ShimBinaryConfig, bundle: Bundle, opts: Any
   // the address is the last line: a shim may print warnings first
   const address = stdout.split('\n').pop()!.trim();
   if (!address) throw new Error(`${cfg.binary} start printed no address${r.stderr ? `: ${r.stderr.trim()}` : ''}`);
-  fs.writeFileSync(path.join(bundle.path, 'shim-binary-path'), cfg.binary, { mode: 0o600 });
+  fs.writeFileSync(path.join(bundle.path, SHIM_BINARY_FILE), cfg.binary, { mode: 0o600 });
   return address;
 }
 

@@ -12,6 +12,7 @@ import { AlreadyExistsError } from '../../../proto/src/errdefs';
 import { writeFileAtomic } from '../../../runtime/src/atomic-file';
 import { unmountAll } from '../../../shim/src/mount/mount';
 import { validateIdentifier } from '../services/grpc-util';
+import { mountsBelow } from '../snapshots/fsutil/dirs';
 
 export const CONFIG_FILE = 'config.json';
 export const ADDRESS_FILE = 'address';
@@ -72,10 +73,6 @@ export function newBundle(root: string, state: string, namespace: string, id: st
   }
 }
 
-export function loadBundle(state: string, namespace: string, id: string): Bundle {
-  return { id, namespace, path: path.join(state, namespace, id) };
-}
-
 /**
  * Removes a bundle: unmounts whatever is left on rootfs/ first (never
  * deleting below a mount), then renames the directories to a hidden name and
@@ -101,7 +98,7 @@ export async function deleteBundle(b: Bundle): Promise<void> {
     // ENOTEMPTY: the runtime left files in an unmounted rootfs; removed below, on the same filesystem
     if (code !== 'ENOENT' && code !== 'ENOTEMPTY') throw new Error(`failed to remove bundle rootfs: ${(err as Error).message}`, { cause: err });
   }
-  if (hasMountBelow(b.path)) throw new Error(`failed to remove bundle ${b.path}: something is still mounted below it`);
+  if (mountsBelow(b.path).length > 0) throw new Error(`failed to remove bundle ${b.path}: something is still mounted below it`);
   atomicDelete(b.path);
   if (work) atomicDelete(work);
 }
@@ -126,7 +123,7 @@ export function listBundles(state: string): Bundle[] {
     for (const id of readdir(nsDir)) {
       const p = path.join(nsDir, id);
       if (id.startsWith('.')) {
-        if (!hasMountBelow(p)) fs.rmSync(p, { recursive: true, force: true });
+        if (mountsBelow(p).length === 0) fs.rmSync(p, { recursive: true, force: true });
         continue;
       }
       if (fs.statSync(p, { throwIfNoEntry: false })?.isDirectory()) out.push({ id, namespace: ns, path: p });
@@ -141,14 +138,4 @@ export function readdir(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-/** True when something is mounted at or below `dir` (never remove such a tree). */
-export function hasMountBelow(dir: string): boolean {
-  const info = fs.readFileSync('/proc/self/mountinfo', 'utf8');
-  for (const line of info.split('\n')) {
-    const target = line.split(' ')[4];
-    if (target && (target === dir || target.startsWith(`${dir}/`))) return true;
-  }
-  return false;
 }

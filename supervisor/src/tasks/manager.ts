@@ -14,7 +14,7 @@ import { decodeEvent, type Exchange } from '../events/exchange';
 import { now } from '../services/grpc-util';
 import { deleteShim, RuntimePaths, startShim, type Exit, type ShimBinaryConfig } from './binary';
 import { ADDRESS_FILE, SHIM_BINARY_FILE, deleteBundle, listBundles, newBundle, readdir, type Bundle } from './bundle';
-import { ExitWaiters, type ExitInfo } from './exits';
+import { ExitWaiters } from './exits';
 import type { AnyMsg } from './protos';
 import { isClosed, ShimTask, type Mount, type TaskIO } from './shim';
 import { FifoPool, ShimLog } from './shim-log';
@@ -68,7 +68,7 @@ export class ShimManager {
     this.fifos.refill();
     this.unsubscribe = cfg.events.subscribe(['topic=="/tasks/exit"'], (env) => {
       if (!env.event) return;
-      const e = decodeEvent(env.event) as { containerId?: string; id?: string; pid?: number; exitStatus?: number; exitedAt?: ExitInfo['exitedAt'] } | undefined;
+      const e = decodeEvent(env.event) as { containerId?: string; id?: string; pid?: number; exitStatus?: number; exitedAt?: Exit['exitedAt'] } | undefined;
       if (!e?.containerId) return;
       this.waiters.exit(env.namespace, e.containerId, e.id || e.containerId, {
         pid: e.pid ?? 0,

@@ -4,21 +4,15 @@
  * holds it open read-write (so a shim never blocks or sees EPIPE while the
  * daemon restarts) and forwards each line into its own log.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Logger } from '../daemon/logging';
+import { mkfifo } from '../snapshots/fsutil/special';
 import { LOG_FIFO, type Bundle } from './bundle';
 
 const { O_RDWR, O_NONBLOCK } = fs.constants;
 const O_CLOEXEC = 0o2000000;
-
-function mkfifo(file: string): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile('mkfifo', ['-m', '0700', file], (err, _o, stderr) => (err ? reject(new Error(`mkfifo ${file}: ${stderr.trim() || err.message}`)) : resolve())),
-  );
-}
 
 /** logrus levels (text `level=` or JSON `"level":`) → the daemon's. */
 function levelOf(line: string): 'error' | 'warn' | 'info' | 'debug' {
@@ -59,7 +53,7 @@ export class FifoPool {
     } catch {
       // none spare (taken by a concurrent create, or not made yet)
     }
-    if (!ok) await mkfifo(file);
+    if (!ok) await mkfifo(file, 0o700);
     this.refill();
   }
 
@@ -69,7 +63,7 @@ export class FifoPool {
   }
 
   refill(): void {
-    this.filling ??= mkfifo(this.spare)
+    this.filling ??= mkfifo(this.spare, 0o700)
       .catch(() => undefined) // exists already, or the next take makes its own
       .finally(() => (this.filling = undefined));
   }
@@ -84,7 +78,7 @@ export class ShimLog {
     if (!fs.statSync(file, { throwIfNoEntry: false })?.isFIFO()) {
       fs.rmSync(file, { force: true });
       if (pool) await pool.take(file);
-      else await mkfifo(file);
+      else await mkfifo(file, 0o700);
     }
     const fd = fs.openSync(file, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     const sock = new net.Socket({ fd, readable: true, writable: false });

@@ -10,17 +10,13 @@
 import { NotFoundError } from '../../../proto/src/errdefs';
 import { TtrpcClient, type CallOptions } from '../../../shim/src/ttrpc/client';
 import { GrpcCode } from '../../../shim/src/ttrpc/status';
+import type { Mount } from '../mount/types';
 import type { Bundle } from './bundle';
 import type { Exit, ShimBinaryConfig } from './binary';
 import { TASK_SERVICE, taskRoot, type AnyMsg } from './protos';
 import type { ShimLog } from './shim-log';
 
-export interface Mount {
-  type: string;
-  source: string;
-  target?: string;
-  options: string[];
-}
+export type { Mount };
 
 export interface TaskIO {
   stdin: string;
@@ -42,8 +38,6 @@ export interface ProcessState {
   exitStatus: number;
   exitedAt: { seconds: number; nanos: number } | null;
 }
-
-export const Status = { UNKNOWN: 0, CREATED: 1, RUNNING: 2, STOPPED: 3, PAUSED: 4, PAUSING: 5 } as const;
 
 const NAMESPACE_HEADER_TTRPC = 'containerd-namespace-ttrpc';
 const SHUTDOWN_TIMEOUT_MS = 3_000;

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureBuilt as ensureShimBuilt, forceDelete } from '../../shim/helpers/containerd';
+import { removeEmptyCgroups } from '../../support/cleanup';
 import { berthctlJs, ensureBuilt, peerMode, repoRoot, startBerthd, startContainerd, type Daemon } from './daemon';
 
 export const RUNTIMES = ['io.containerd.berth.v2', 'io.containerd.runc.v2'] as const;
@@ -224,21 +225,8 @@ export async function startTaskEnv(opts: { env?: NodeJS.ProcessEnv } = {}): Prom
       fs.rmSync(path.join(RUNC_ROOT, ns), { recursive: true, force: true });
       for (const s of sockets) fs.rmSync(s, { force: true });
       // the cgroups ctr's spec names /<ns>/<id> (v1 controllers, and the unified tree)
-      for (const ctrl of readdir('/sys/fs/cgroup')) {
-        const nsDir = path.join('/sys/fs/cgroup', ctrl, ns);
-        for (const id of readdir(nsDir)) {
-          try {
-            if (fs.statSync(path.join(nsDir, id)).isDirectory()) fs.rmdirSync(path.join(nsDir, id));
-          } catch {
-            // busy or gone
-          }
-        }
-        try {
-          fs.rmdirSync(nsDir);
-        } catch {
-          // absent
-        }
-      }
+      const cgIds = new Set(readdir('/sys/fs/cgroup').flatMap((ctrl) => readdir(path.join('/sys/fs/cgroup', ctrl, ns))));
+      removeEmptyCgroups(...[...cgIds].map((id) => `${ns}/${id}`), ns);
       // BERTH_TEST_LOG_DIR keeps the daemon's log (which has the shims' logs) for a post-mortem
       if (process.env.BERTH_TEST_LOG_DIR && logged) {
         fs.mkdirSync(process.env.BERTH_TEST_LOG_DIR, { recursive: true });

@@ -4,9 +4,9 @@
  * manager with the container's spec and runtime, and every other call goes
  * to the task's shim. Errors from the shim keep their code and message.
  */
-import { InvalidArgumentError, NotFoundError, NotImplementedError, isNotFound } from '../../../../proto/src/errdefs';
+import { InvalidArgumentError, NotImplementedError, isNotFound } from '../../../../proto/src/errdefs';
 import type { Logger } from '../../daemon/logging';
-import { parseAll, type Adaptor } from '../../filters/filters';
+import { adapt, parseAll } from '../../filters/filters';
 import type { Container } from '../../metadata/containers';
 import type { Metadata } from '../../metadata/plugin';
 import type { Exit } from '../../tasks/binary';
@@ -25,19 +25,6 @@ export interface CreateTaskRequest {
   checkpoint: { digest: string } | null;
   options: AnyMsg | null;
   runtimePath: string;
-}
-
-/** containerd.v1.types.Process. */
-export interface ProcessMsg {
-  id: string;
-  pid: number;
-  status: number;
-  stdin: string;
-  stdout: string;
-  stderr: string;
-  terminal: boolean;
-  exitStatus: number;
-  exitedAt: Timestamp | null;
 }
 
 export interface Metric {
@@ -60,11 +47,7 @@ export class TasksLocal {
   /** The task of a container (getTask): NotFound for an unknown container or one with no task. */
   private task(ns: string, id: string): ShimTask {
     this.container(ns, id);
-    try {
-      return this.shims.get(ns, id);
-    } catch (err) {
-      throw new NotFoundError(`task ${id} not found`, { cause: err });
-    }
+    return this.shims.get(ns, id);
   }
 
   async create(ns: string, r: CreateTaskRequest): Promise<{ containerId: string; pid: number }> {
@@ -89,7 +72,6 @@ export class TasksLocal {
 
   async delete(ns: string, id: string): Promise<Exit> {
     this.container(ns, id);
-    if (!this.shims.has(ns, id)) throw new NotFoundError(`task ${id} not found`);
     return this.shims.delete(ns, id);
   }
 
@@ -99,27 +81,21 @@ export class TasksLocal {
   }
 
   /** A process's state (getProcessState): a shim that fails other than NotFound gives UNKNOWN. */
-  private async processState(t: ShimTask, execId: string): Promise<ProcessMsg> {
-    let s: ProcessState;
+  private async processState(t: ShimTask, execId: string): Promise<ProcessState> {
     try {
-      s = await t.state(execId);
+      return await t.state(execId); // the reply's other fields (bundle) are not in Process: not encoded
     } catch (err) {
       if (isNotFound(err)) throw err;
       this.log.error('failed to get state', { id: t.id, exec_id: execId, err: (err as Error).message });
       return { id: execId || t.id, pid: 0, status: 0, stdin: '', stdout: '', stderr: '', terminal: false, exitStatus: 0, exitedAt: null };
     }
-    return {
-      id: s.id, pid: s.pid, status: s.status,
-      stdin: s.stdin, stdout: s.stdout, stderr: s.stderr, terminal: s.terminal,
-      exitStatus: s.exitStatus, exitedAt: s.exitedAt,
-    };
   }
 
-  async get(ns: string, id: string, execId: string): Promise<ProcessMsg> {
+  async get(ns: string, id: string, execId: string): Promise<ProcessState> {
     return this.processState(this.task(ns, id), execId);
   }
 
-  async list(ns: string): Promise<ProcessMsg[]> {
+  async list(ns: string): Promise<ProcessState[]> {
     const out = await Promise.all(
       this.shims.list(ns).map((t) =>
         this.processState(t, '').catch((err) => {
@@ -128,7 +104,7 @@ export class TasksLocal {
         }),
       ),
     );
-    return out.filter((p): p is ProcessMsg => p !== undefined).sort((a, b) => a.id.localeCompare(b.id));
+    return out.filter((p): p is ProcessState => p !== undefined).sort((a, b) => a.id.localeCompare(b.id));
   }
 
   async kill(ns: string, id: string, execId: string, signal: number, all: boolean): Promise<void> {
@@ -179,15 +155,7 @@ export class TasksLocal {
   /** Stats of the namespace's tasks matching the filters (id, namespace); tasks that fail are left out. */
   async metrics(ns: string, filters: string[]): Promise<Metric[]> {
     const f = parseAll(filters);
-    const tasks = this.shims.list(ns).filter((t) => {
-      const adaptor: Adaptor = (fp) => {
-        if (fp.length !== 1) return ['', false];
-        if (fp[0] === 'id') return [t.id, true];
-        if (fp[0] === 'namespace') return [t.namespace, true];
-        return ['', false];
-      };
-      return f.match(adaptor);
-    });
+    const tasks = this.shims.list(ns).filter((t) => f.match(adapt({ id: t.id, namespace: t.namespace })));
     const out = await Promise.all(
       tasks.map(async (t): Promise<Metric | undefined> => {
         const timestamp = now();

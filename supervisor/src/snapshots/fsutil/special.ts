@@ -5,8 +5,9 @@ export async function mknod(p: string, type: 'c' | 'b', major: number, minor: nu
   await run('mknod', ['-m', (mode & 0o7777).toString(8), '--', p, type, String(major), String(minor)]);
 }
 
-export async function mkfifo(p: string, mode: number): Promise<void> {
-  await run('mkfifo', ['-m', (mode & 0o7777).toString(8), '--', p]);
+/** One or several FIFOs with `mode` (several: one mkfifo process for all). */
+export async function mkfifo(p: string | string[], mode: number): Promise<void> {
+  await run('mkfifo', ['-m', (mode & 0o7777).toString(8), '--', ...(Array.isArray(p) ? p : [p])]);
 }
 
 /** major/minor of a Linux dev_t (glibc gnu_dev_major/minor). */

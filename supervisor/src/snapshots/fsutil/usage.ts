@@ -3,7 +3,8 @@
  * (hard links share one), size = allocated blocks × 512.
  *
  * The walk uses synchronous lstat/readdir (a libuv round trip per entry took
- * ~250 ms for a 4040-entry tree; this walk ~19 ms; du -s ~10 ms) and yields to
+ * ~250 ms for a 4040-entry tree; this walk ~19 ms; du -s ~10 ms — timed by
+ * hand, median of 7, not in bench/) and yields to
  * the event loop every few hundred entries, so a big tree does not stall the daemon.
  */
 import * as fs from 'node:fs';

@@ -1,9 +1,0 @@
-import { chainId } from './run-rootfs';
-
-// the vectors of opencontainers/image-spec identity/chainid_test.go
-test('chain IDs as the image spec defines them', () => {
-  expect(chainId([])).toBe('');
-  expect(chainId(['sha256:a'])).toBe('sha256:a');
-  expect(chainId(['sha256:a', 'sha256:b'])).toBe('sha256:970a948bffa8de94d6e22d747ba8c95030e6e546909f98f54e99a13005e173a8');
-  expect(chainId(['sha256:a', 'sha256:b', 'sha256:c'])).toBe('sha256:dee159b33409cefa3f6eda71539f006014283e9d9130c18a1dea7bd8a33c9b1b');
-});
