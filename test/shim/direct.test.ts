@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { GrpcCode, isNotFound } from '../../proto/src/errdefs';
 import { mountsUnder } from './helpers/containerd';
 import { DirectShim } from './helpers/direct';
-import { describeE2E, eventually, zombiesOf } from './helpers/setup';
+import { describeE2E, eventually, expectNoZombiesOf } from './helpers/setup';
 import { shimRoot } from '../../shim/src/protos';
 
 const SPEC_PROCESS = 'types.containerd.io/opencontainers/runtime-spec/1/Process';
@@ -160,7 +160,7 @@ describeE2E('shim: driven over ttrpc', () => {
       const waits = await Promise.all(Array.from({ length: n }, (_, i) => s.task.Wait({ id, execId: `race-${i}` }, { timeoutMs: 10_000 })));
       expect(waits.map((w) => w.exitStatus)).toEqual(Array.from({ length: n }, (_, i) => i));
       for (let i = 0; i < n; i++) await s.task.Delete({ id, execId: `race-${i}` });
-      expect(zombiesOf([await s.shimPid()])).toEqual([]);
+      await expectNoZombiesOf([await s.shimPid()]);
     });
 
     it('keeps serving after a Shutdown while a task is alive', async () => {
@@ -208,7 +208,7 @@ describeE2E('shim: driven over ttrpc', () => {
     for (const id of ['d-badmount', 'd-rterr', 'd-fifo', 'd-run']) {
       expect(await code(s.task.State({ id }))).toBe(GrpcCode.NOT_FOUND);
     }
-    expect(zombiesOf([reaper])).toEqual([]);
+    await expectNoZombiesOf([reaper]);
     await s.task.Shutdown({ id: 'd-main' }).catch(() => undefined);
     await eventually(() => { try { process.kill(reaper, 0); return false; } catch { return true; } }, 10_000, 'the shim to exit');
     expect(fs.existsSync(sock)).toBe(false);

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mountsUnder } from './helpers/containerd';
-import { BERTH, describeE2E, eventually, IMAGE_REF, RUNTIME, taskStatus, useContainerd, zombiesOf } from './helpers/setup';
+import { BERTH, describeE2E, eventually, expectNoZombiesOf, IMAGE_REF, RUNTIME, taskStatus, useContainerd } from './helpers/setup';
 
 describeE2E('shim: containerd restart', () => {
   const env = useContainerd();
@@ -38,7 +38,7 @@ describeE2E('shim: containerd restart', () => {
     await eventually(async () => (await taskStatus(c, 'rs-long')) === 'STOPPED', 10_000, 'rs-long stopped');
     const del2 = await c.ctr(['tasks', 'delete', 'rs-long']);
     expect(del2.stdout + del2.stderr).toMatch(/exit code 137/);
-    expect(zombiesOf(shims)).toEqual([]);
+    await expectNoZombiesOf(shims);
 
     // the shims exit after Shutdown, their rootfs mounts are gone
     await eventually(() => shims.every((pid) => { try { process.kill(pid, 0); return false; } catch { return true; } }), 10_000, 'the shims to exit');

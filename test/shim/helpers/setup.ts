@@ -79,3 +79,20 @@ export async function taskStatus(c: PrivateContainerd, id: string): Promise<stri
 export function zombiesOf(parents: number[]): number[] {
   return listProcesses().filter((p) => p.state === 'Z' && parents.includes(p.ppid)).map((p) => p.pid);
 }
+
+/**
+ * Fails if a child of `parents` stays a zombie: one seen for an instant is
+ * a process the shim has yet to reap (its Node server exiting to hibernate
+ * or after Shutdown is one); one that lasts `ms` was never reaped.
+ */
+export async function expectNoZombiesOf(parents: number[], ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  let seen = zombiesOf(parents);
+  while (seen.length > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    // only a zombie seen every time counts: a pid reaped and reused does not
+    const now = zombiesOf(parents);
+    seen = seen.filter((pid) => now.includes(pid));
+  }
+  expect(seen).toEqual([]);
+}
