@@ -53,10 +53,19 @@
  *               hibernate TAG                  the server exits next (status 0):
  *                                              keep the stash and sleep instead
  *                                              of exiting
+ *               oom-watch TAG NAME v1|v2 DIR   watch the memory cgroup DIR for
+ *                                              the OOM killer (v1: an eventfd on
+ *                                              memory.oom_control; v2: inotify
+ *                                              on memory.events, reported when
+ *                                              its oom_kill count goes up)
+ *               oom-unwatch TAG NAME           stop watching
  *     C → Node  ok TAG [R W] | err TAG ERRNO   the reply to a request
  *               exit PID WAITSTATUS SEC NSEC   a reaped child (raw status)
  *               console-closed CTAG ERRNO      a relay ended (0: hang-up; the
  *                                              master stays until console-close)
+ *               oom NAME                       NAME's cgroup had an OOM (v1: or
+ *                                              was removed; the server reads the
+ *                                              counters and decides)
  *
  *   berth-nsexec shim-mount OP...
  *
@@ -80,6 +89,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -110,6 +121,7 @@ struct console {
 };
 
 #define MAX_STASH 256
+#define MAX_OOM 1024
 #define STASH_BASE 5		/* where a resumed server finds the stash */
 
 #ifndef SYS_pidfd_open
@@ -141,6 +153,17 @@ struct reaped {
 };
 static struct reaped *exit_queue;	/* exits reaped while no server runs */
 static int nqueued;
+
+/* A memory cgroup watched for OOMs (containerd's runc shim: oom_v1.go / oom_v2.go). */
+struct oomwatch {
+	char name[128];
+	int fd;			/* v1: eventfd; v2: inotify */
+	char events[PATH_MAX];	/* v2: DIR/memory.events, reread on each change */
+	long long kills;	/* v2: its oom_kill count last reported */
+	int pending;		/* an OOM not yet told to a server */
+};
+static struct oomwatch *ooms[MAX_OOM];
+static int oom_pending;		/* some watch has `pending` set */
 
 static void flush_exits(void);
 
@@ -347,6 +370,110 @@ static void console_close(struct console *c)
 	console_free(c, 0);
 }
 
+/* ------------------------------------------------------------------ OOMs */
+
+static struct oomwatch *find_oom(const char *name)
+{
+	for (int i = 0; i < MAX_OOM; i++)
+		if (ooms[i] && strcmp(ooms[i]->name, name) == 0)
+			return ooms[i];
+	return NULL;
+}
+
+static void oom_free(struct oomwatch *w)
+{
+	close(w->fd);
+	for (int i = 0; i < MAX_OOM; i++)
+		if (ooms[i] == w)
+			ooms[i] = NULL;
+	free(w);
+}
+
+/* memory.events' oom_kill count, or -1 if it cannot be read (cgroup gone). */
+static long long oom_kills(const char *events)
+{
+	char buf[1024];
+	int fd = open(events, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (strncmp(line, "oom_kill ", 9) == 0)
+			return atoll(line + 9);
+	return 0;
+}
+
+/* Registers the watch; returns 0 or an errno. */
+static int oom_watch(struct oomwatch *w, const char *kind, const char *dir)
+{
+	char p[PATH_MAX];
+	if (strcmp(kind, "v1") == 0) {
+		/* cgroup-v1/memory.rst "OOM Control": "<eventfd> <fd of memory.oom_control>"
+		 * into cgroup.event_control; the kernel keeps its own references. */
+		w->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (w->fd < 0)
+			return errno;
+		snprintf(p, sizeof(p), "%s/memory.oom_control", dir);
+		int ofd = open(p, O_RDONLY | O_CLOEXEC);
+		if (ofd < 0)
+			return errno;
+		snprintf(p, sizeof(p), "%s/cgroup.event_control", dir);
+		int cfd = open(p, O_WRONLY | O_CLOEXEC);
+		int err = cfd < 0 ? errno : 0;
+		if (cfd >= 0) {
+			char line[32];
+			int len = snprintf(line, sizeof(line), "%d %d", w->fd, ofd);
+			if (write(cfd, line, (size_t)len) != len)
+				err = errno;
+			close(cfd);
+		}
+		close(ofd);
+		return err;
+	}
+	if (strcmp(kind, "v2") != 0)
+		return EINVAL;
+	if ((size_t)snprintf(w->events, sizeof(w->events), "%s/memory.events", dir) >= sizeof(w->events))
+		return ENAMETOOLONG;
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->fd < 0)
+		return errno;
+	if (inotify_add_watch(w->fd, w->events, IN_MODIFY) < 0)
+		return errno;
+	w->kills = oom_kills(w->events);
+	return w->kills < 0 ? ENOENT : 0;
+}
+
+static void send_oom(struct oomwatch *w)
+{
+	ctl_send(2, (const char *[]){ "oom", w->name });
+}
+
+/* A watch fired: drain it and tell the server, or keep it for the next one. */
+static void oom_fired(struct oomwatch *w)
+{
+	char buf[4096];
+	while (read(w->fd, buf, sizeof(buf)) > 0)
+		;
+	if (w->events[0]) {
+		/* v2: memory.events changes on every high/max event too; only a
+		 * kill counts (and wakes a sleeping server). */
+		long long k = oom_kills(w->events);
+		if (k <= w->kills)
+			return;
+		w->kills = k;
+	}
+	if (ctl >= 0 && !hibernating) {
+		send_oom(w);
+		return;
+	}
+	w->pending = 1;
+	oom_pending = 1;
+}
+
 /* ------------------------------------------------------------- requests */
 
 static int parse_int(const char *s)
@@ -460,6 +587,40 @@ static void handle_request(char *buf, uint32_t len)
 	} else if (strcmp(op, "hibernate") == 0 && n == 2) {
 		hibernating = 1;
 		reply(tag, 0);
+	} else if (strcmp(op, "oom-watch") == 0 && n == 5) {
+		struct oomwatch *old = find_oom(f[2]);
+		if (old)
+			oom_free(old);	/* a container id used again */
+		int slot = -1;
+		for (int i = 0; i < MAX_OOM && slot < 0; i++)
+			if (!ooms[i])
+				slot = i;
+		struct oomwatch *w = slot < 0 ? NULL : calloc(1, sizeof(*w));
+		if (!w) {
+			reply(tag, slot < 0 ? EMFILE : ENOMEM);
+			return;
+		}
+		if (strlen(f[2]) >= sizeof(w->name)) {
+			free(w);
+			reply(tag, ENAMETOOLONG);
+			return;
+		}
+		strcpy(w->name, f[2]);
+		w->fd = -1;
+		int err = oom_watch(w, f[3], f[4]);
+		if (err) {
+			if (w->fd >= 0)
+				close(w->fd);
+			free(w);
+		} else {
+			ooms[slot] = w;
+		}
+		reply(tag, err);
+	} else if (strcmp(op, "oom-unwatch") == 0 && n == 3) {
+		struct oomwatch *w = find_oom(f[2]);
+		reply(tag, w ? 0 : ENOENT);
+		if (w)
+			oom_free(w);
 	} else {
 		reply(tag, EINVAL);
 	}
@@ -533,9 +694,16 @@ static int reap(int *child_status)
 	return done;
 }
 
-/* Sends the exits reaped while no server ran, oldest first. */
+/* Sends the OOMs, then the exits, that came while no server ran (exits
+ * oldest first): an OOM kill comes before the exit it caused. */
 static void flush_exits(void)
 {
+	for (int i = 0; oom_pending && i < MAX_OOM; i++)
+		if (ooms[i] && ooms[i]->pending) {
+			ooms[i]->pending = 0;
+			send_oom(ooms[i]);
+		}
+	oom_pending = 0;
 	for (int i = 0; i < nqueued; i++)
 		send_exit(&exit_queue[i]);
 	free(exit_queue);
@@ -692,8 +860,8 @@ static int reaper_main(int argc, char **argv)
 
 	int child_status = 0;
 	int pending_signal = 0;	/* SIGTERM/SIGINT that came while no server ran */
-	static struct pollfd pfd[2 + 2 * MAX_CONSOLES + 1 + MAX_STASH];
-	static int slot_of[2 + 2 * MAX_CONSOLES];
+	static struct pollfd pfd[2 + 2 * MAX_CONSOLES + MAX_OOM + 1 + MAX_STASH];
+	static int slot_of[2 + 2 * MAX_CONSOLES + MAX_OOM];
 	static unsigned long id_of[2 + 2 * MAX_CONSOLES];
 	for (;;) {
 		int sleeping = child < 0;
@@ -727,6 +895,12 @@ static int reaper_main(int argc, char **argv)
 			pfd[n++] = (struct pollfd){ .fd = re ? k->relay : -1, .events = re };
 		}
 		int consoles_end = n;
+		for (int i = 0; i < MAX_OOM; i++)
+			if (ooms[i]) {
+				slot_of[n] = i;
+				pfd[n++] = (struct pollfd){ .fd = ooms[i]->fd, .events = POLLIN };
+			}
+		int ooms_end = n;
 		if (sleeping) {
 			/* What wakes the server: a connection, a watched fd. */
 			pfd[n++] = (struct pollfd){ .fd = listener, .events = POLLIN };
@@ -774,10 +948,15 @@ static int reaper_main(int argc, char **argv)
 			if (pair)
 				i++;
 		}
+		/* A watch removed by a request above left its slot empty (or to a
+		 * new watch, which then gets a spurious look: harmless). */
+		for (int i = consoles_end; i < ooms_end; i++)
+			if (pfd[i].revents && ooms[slot_of[i]] && ooms[slot_of[i]]->fd == pfd[i].fd)
+				oom_fired(ooms[slot_of[i]]);
 		if (sleeping)
-			for (int i = consoles_end; i < n; i++)
+			for (int i = ooms_end; i < n; i++)
 				wake |= pfd[i].revents != 0;
-		if (child < 0 && (wake || nqueued > 0 || pending_signal)) {
+		if (child < 0 && (wake || nqueued > 0 || oom_pending || pending_signal)) {
 			if (spawn_server(listener, listen_target, ctl_target, argv + 6, &old, 1, pending_signal) < 0) {
 				fprintf(stderr, "berth-nsexec: restarting %s: %s\n", argv[6], strerror(errno));
 				return 1;

@@ -61,6 +61,7 @@ export async function serve(flags: Flags): Promise<void> {
     onSettled: activity,
   });
   native.on('exit', activity);
+  native.on('oom', activity);
   let stopping = false;
   const shutdown = async (why: string): Promise<void> => {
     if (stopping) return;
@@ -86,6 +87,7 @@ export async function serve(flags: Flags): Promise<void> {
     shutdown: () => void shutdown('shutdown requested'),
   });
   registerTaskService(server, root, service, log);
+  native.on('oom', (id) => service.oom(id));
   // Set (maybe empty) when the reaper woke this server from hibernation; with
   // the SIGTERM/SIGINT that woke it, if that is what did.
   const handedOver = resumedFds();

@@ -109,6 +109,30 @@ describeE2E('shim: hibernation', () => {
     await s.task.Delete({ id: 'h-wait' });
   });
 
+  it('wakes for the OOM killer and publishes TaskOOM while the task runs on', async () => {
+    // A child of the init is killed (the shim reaps nothing): only the
+    // reaper's watch on the memory cgroup can wake the server for it.
+    const go = path.join(s.rootfsSource, 'h-oom-go');
+    const bundle = s.bundle('h-oom', ['sh', '-c', 'while [ ! -e /h-oom-go ]; do sleep 0.1; done; sh -c \'x=$(head -c 200000000 /dev/zero | tr "\\000" a)\'; sleep 100000'], (spec) => {
+      (spec.linux as { resources: Record<string, unknown> }).resources = { memory: { limit: 16 << 20 } };
+    });
+    await s.task.Create({ id: 'h-oom', bundle, rootfs: [s.rootfsMount()] });
+    try {
+      await s.task.Start({ id: 'h-oom' });
+      await asleep('before the OOM');
+      fs.writeFileSync(go, '');
+      await eventually(() => s.sink.topics('h-oom').includes('/tasks/oom'), 15_000, 'TaskOOM');
+      expect(s.sink.topics('h-oom')).toEqual(['/tasks/create', '/tasks/start', '/tasks/oom']);
+      expect((await s.task.State({ id: 'h-oom' })).status).toBe(2); // RUNNING
+    } finally {
+      fs.rmSync(go, { force: true });
+      await s.task.Kill({ id: 'h-oom', signal: 9 }).catch(() => undefined);
+      await s.task.Wait({ id: 'h-oom' }, { timeoutMs: 10_000 }).catch(() => undefined);
+      await s.task.Delete({ id: 'h-oom' }).catch(() => undefined);
+    }
+    expect(s.sink.topics('h-oom').filter((t) => t === '/tasks/oom')).toHaveLength(1); // not again at the exit
+  });
+
   // Last: it ends the shim.
   it('shuts down as an awake shim does on a SIGTERM that comes while it sleeps', async () => {
     await asleep('before SIGTERM');

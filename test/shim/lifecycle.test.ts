@@ -120,4 +120,25 @@ describeE2E('shim: task life cycle', () => {
     expect(topics).toContain('/tasks/oom');
     expect(topics.indexOf('/tasks/oom')).toBeLessThan(topics.lastIndexOf('/tasks/exit'));
   });
+
+  it('publishes TaskOOM as the OOM killer strikes, while the task runs on', async () => {
+    const events = spawn('ctr', ['--address', env.c.address, 'events'], { env: env.c.env });
+    let out = '';
+    events.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    await new Promise((r) => setTimeout(r, 300));
+    const oomLines = (): string[] => out.split('\n').filter((l) => l.includes('/tasks/oom') && l.includes('"lc-oom-child"'));
+    try {
+      // the init's child is killed, the init sleeps on: no exit to notice it by
+      await env.c.ctrOk(['run', '-d', ...BERTH, '--memory-limit', String(16 << 20), IMAGE_REF, 'lc-oom-child', 'sh', '-c',
+        'sh -c \'x=$(head -c 200000000 /dev/zero | tr "\\000" a)\'; sleep 100000']);
+      await eventually(() => oomLines().length > 0, 15_000, 'TaskOOM');
+      expect(await taskStatus(env.c, 'lc-oom-child')).toBe('RUNNING');
+      await env.c.ctrOk(['tasks', 'kill', '-s', 'SIGKILL', 'lc-oom-child']);
+      await eventually(async () => (await taskStatus(env.c, 'lc-oom-child')) === 'STOPPED', 10_000, 'stopped');
+      await env.c.ctrOk(['tasks', 'delete', 'lc-oom-child']);
+      await env.c.ctrOk(['containers', 'delete', 'lc-oom-child']);
+    } finally {
+      events.kill();
+    }
+  });
 });

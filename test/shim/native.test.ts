@@ -2,7 +2,8 @@
  * The shim's native entry points, driven directly (runtime/native/shim.c):
  * `shim-mount` performs and reports mount(2)/umount2(2) calls, and
  * `shim-reaper` is a subreaper that reports every orphan's exit with its raw
- * status, hands out pipes, and exits with its child's status.
+ * status, hands out pipes, refuses bad requests, and exits with its child's
+ * status. (Its OOM watches fire in test/shim/lifecycle and hibernate.)
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -67,6 +68,9 @@ const result = process.argv[2];
   const link = fs.readlinkSync('/proc/self/fd/' + rf);
   sock.write(enc(['pipe-close', '3', r, w])); // already closed: refused
   sock.write(enc(['bogus', '4']));
+  sock.write(enc(['oom-watch', '5', 'c1', 'v3', '/sys/fs/cgroup'])); // unknown kind
+  sock.write(enc(['oom-watch', '6', 'c1', 'v2', '/nonexistent/cgroup']));
+  sock.write(enc(['oom-unwatch', '7', 'c1'])); // never watched
   await wait(300);
   fs.writeFileSync(result, JSON.stringify({ exits, sleeper, killed, pipe: got.toString('utf8', 0, n), link, replies, ppid: process.ppid }));
   process.exit(5);
@@ -162,6 +166,9 @@ describeE2E('shim: native entry points', () => {
     expect(res.replies['2'][0]).toBe('ok');
     expect(res.replies['3']).toEqual(['err', '3', '9']); // EBADF: only pipes it made, once
     expect(res.replies['4']).toEqual(['err', '4', '22']); // EINVAL: unknown operation
+    expect(res.replies['5']).toEqual(['err', '5', '22']); // EINVAL: an OOM watch of neither v1 nor v2
+    expect(res.replies['6']).toEqual(['err', '6', '2']); // ENOENT: no such cgroup
+    expect(res.replies['7']).toEqual(['err', '7', '2']); // ENOENT: no such watch
   });
 
   it('shim-reaper holds a hibernated child\'s fds, queues exits, and runs it again for an exit or a readable fd', async () => {

@@ -212,12 +212,18 @@ function v2Stats(dir: string): object {
   return m;
 }
 
-/** The memory cgroup's OOM-kill counter of a pid, for TaskOOM detection (0 when unknown). */
-export function oomKillCount(groups: Map<string, string>): number {
+/** The container's memory cgroup directory (the reaper watches it for OOMs), if it has one. */
+export function memoryCgroup(groups: Map<string, string>): { kind: 'v1' | 'v2'; dir: string } | undefined {
   if (isUnified()) {
     const p = groups.get('');
-    return p === undefined ? 0 : kv(read(path.join(cgroupRoot(), p, 'memory.events'))).oom_kill ?? 0;
+    return p === undefined ? undefined : { kind: 'v2', dir: path.join(cgroupRoot(), p) };
   }
   const p = groups.get('memory');
-  return p === undefined ? 0 : kv(read(path.join(cgroupRoot(), 'memory', p, 'memory.oom_control'))).oom_kill ?? 0;
+  return p === undefined ? undefined : { kind: 'v1', dir: path.join(cgroupRoot(), 'memory', p) };
+}
+
+/** The memory cgroup's OOM-kill counter, for TaskOOM detection (0 when unknown). */
+export function oomKillCount(groups: Map<string, string>): number {
+  const m = memoryCgroup(groups);
+  return m === undefined ? 0 : kv(read(path.join(m.dir, m.kind === 'v2' ? 'memory.events' : 'memory.oom_control'))).oom_kill ?? 0;
 }

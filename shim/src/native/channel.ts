@@ -15,10 +15,13 @@
  *     stash TAG NAME FD WATCH              ─────▶   keep a copy of our FD (hibernation)
  *     unstash TAG                          ─────▶   drop the copies
  *     hibernate TAG                        ─────▶   we exit next: keep them, sleep
+ *     oom-watch TAG NAME v1|v2 DIR         ─────▶   watch a memory cgroup for OOMs
+ *     oom-unwatch TAG NAME                 ─────▶   stop
  *                              ok TAG      ◀─────
  *                              err TAG ERRNO
  *                              exit PID WAITSTATUS SEC NSEC   (any reaped child)
  *                              console-closed CTAG ERRNO      (a relay ended)
+ *                              oom NAME                       (NAME's watch fired)
  */
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
@@ -51,6 +54,7 @@ export function errnoName(errno: number): string {
 export interface ControlChannel extends EventEmitter {
   on(event: 'exit', fn: (e: ExitRecord) => void): this;
   on(event: 'console-closed', fn: (ctag: string, errno: number) => void): this;
+  on(event: 'oom', fn: (name: string) => void): this;
   on(event: 'close', fn: () => void): this;
 }
 
@@ -117,6 +121,21 @@ export class ControlChannel extends EventEmitter {
     await this.request('hibernate', [], 'hibernate');
   }
 
+  /**
+   * Has the reaper watch a memory cgroup directory for the OOM killer, as
+   * `name` (a watch of that name is replaced); it reports 'oom' events, also
+   * waking a hibernated server for them. v2 reports only a rise of
+   * memory.events' oom_kill; v1 any memory.oom_control notification, and the
+   * cgroup's removal.
+   */
+  async oomWatch(name: string, kind: 'v1' | 'v2', dir: string): Promise<void> {
+    await this.request('oom-watch', [name, kind, dir], dir);
+  }
+
+  async oomUnwatch(name: string): Promise<void> {
+    await this.request('oom-unwatch', [name], name);
+  }
+
   /** Stops reading (lets the process exit) without closing. */
   unref(): void {
     this.sock.unref();
@@ -164,6 +183,9 @@ export class ControlChannel extends EventEmitter {
         return;
       case 'console-closed':
         this.emit('console-closed', f[1], Number(f[2]));
+        return;
+      case 'oom':
+        this.emit('oom', f[1]);
         return;
     }
   }

@@ -14,7 +14,7 @@ import {
   NotFoundError,
   NotImplementedError,
 } from '../../../proto/src/errdefs';
-import { statsOf, pidCgroups, oomKillCount } from '../cgroups/stats';
+import { memoryCgroup, oomKillCount, pidCgroups, statsOf } from '../cgroups/stats';
 import type { Publisher } from '../events/publisher';
 import type { ExitMonitor, Subscription } from '../exits';
 import type { IOContext } from '../io/create';
@@ -129,6 +129,11 @@ export class TaskService {
       } catch (err) {
         log.warn('failed to load cgroups of init', { pid: init.pid, err });
       }
+      // TaskOOM as the OOM killer strikes, not only when a process of ours
+      // exits (a child of the init may be the one killed); the reaper
+      // watches, so a hibernated server is woken for it.
+      const mem = memoryCgroup(c.cgroups);
+      if (mem) await this.cfg.native.oomWatch(r.id, mem.kind, mem.dir).catch((err) => log.warn('cannot watch the memory cgroup for OOMs', { dir: mem.dir, err }));
       this.containers.set(r.id, c);
       this.cfg.publisher.publish('TaskCreate', {
         containerId: r.id, bundle: r.bundle, rootfs: r.rootfs ?? [],
@@ -174,6 +179,7 @@ export class TaskService {
     const p = c.process(r.execId ?? '');
     return p.lock.run(async () => {
       if (p instanceof InitProcess) {
+        await this.cfg.native.oomUnwatch(c.id).catch(() => undefined); // none if the cgroup had no memory controller
         await p.delete(this.cfg.log.child({ id: c.id }));
         this.cfg.exits.unregister(p.pid);
         this.containers.delete(c.id);
@@ -409,6 +415,29 @@ export class TaskService {
     return { native: this.cfg.native, dir: this.cfg.workDir, namespace: this.cfg.namespace, ioUid, ioGid };
   }
 
+  /** The reaper's watch on a container's memory cgroup fired. */
+  oom(id: string): void {
+    const c = this.containers.get(id);
+    if (c) this.checkOom(c);
+  }
+
+  /**
+   * TaskOOM once per rise of the cgroup's OOM-kill count (a watch that fires
+   * for a removed cgroup, or for an OOM already reported at an exit, adds
+   * nothing).
+   */
+  private checkOom(c: Container): void {
+    try {
+      const oom = oomKillCount(c.cgroups);
+      if (oom > c.oomKills) {
+        c.oomKills = oom;
+        this.cfg.publisher.publish('TaskOOM', { containerId: c.id });
+      }
+    } catch {
+      // the cgroup may be gone already
+    }
+  }
+
   /** Routes the exit of `p` (now or later) to exitOf. */
   private claim(sub: Subscription, c: Container, p: Process): void {
     sub.claim(p.pid, (e) => this.exitOf(c, p, e));
@@ -427,15 +456,7 @@ export class TaskService {
     }
     const recorded = p instanceof InitProcess ? p.exitedWith(status, e.exitedAt, log) : p.setExited(status, e.exitedAt);
     if (!recorded) return;
-    try {
-      const oom = oomKillCount(c.cgroups);
-      if (oom > c.oomKills) {
-        c.oomKills = oom;
-        this.cfg.publisher.publish('TaskOOM', { containerId: c.id });
-      }
-    } catch {
-      // the cgroup may be gone already
-    }
+    this.checkOom(c);
     log.debug('process exited', { component: 'shim.exits', pid: e.pid, status });
     this.cfg.publisher.publish('TaskExit', {
       containerId: c.id, id: p.id, pid: e.pid, exitStatus: status, exitedAt: e.exitedAt,
