@@ -21,6 +21,8 @@ test/runtime/cgroups-
 test/runtime/resources
 test/runtime/exec
 test/supervisor/snapshots-devmapper
+test/shim/lifecycle
+test/shim/hibernate
 "
 patterns=${*:-$DEFAULT_PATTERNS}
 
