@@ -1,12 +1,5 @@
 import { commandArgs } from './run';
-import { metricRows, parseSignal } from './tasks';
-
-test('signals by name, short name or number', () => {
-  expect(parseSignal('SIGKILL')).toBe(9);
-  expect(parseSignal('kill')).toBe(9);
-  expect(parseSignal('15')).toBe(15);
-  expect(() => parseSignal('SIGNOPE')).toThrow(/unknown signal/);
-});
+import { metricRows } from './tasks';
 
 test('a command is its positional words, then what follows --', () => {
   expect(commandArgs(['sleep', '5'], ['node', 'berthctl', 'run', 'x', 'id', 'sleep', '5'])).toEqual(['sleep', '5']);

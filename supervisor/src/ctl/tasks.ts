@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { InvalidArgumentError, isNotFound } from '../../../proto/src/errdefs';
 import { loadRoot } from '../../../proto/src/loader';
 import type { Client } from '../client/client';
+import { parseSignal } from '../../../runtime/src/process/signals';
 import { withClient, type GlobalArgs } from './context';
 import { output, printJson, printTable } from './output';
 import { snapshotMounts } from './run-rootfs';
@@ -17,15 +18,6 @@ type A<T> = GlobalArgs & T;
 /** containerd.v1.types.Status names (the proto enum, as the wire gives them). */
 const statusText = (s: string | number) =>
   typeof s === 'number' ? ['UNKNOWN', 'CREATED', 'RUNNING', 'STOPPED', 'PAUSED', 'PAUSING'][s] ?? 'UNKNOWN' : String(s);
-
-/** SIGKILL, KILL, 9 → 9. */
-export function parseSignal(s: string): number {
-  if (/^\d+$/.test(s)) return Number(s);
-  const name = (s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`) as NodeJS.Signals;
-  const n = os.constants.signals[name];
-  if (n === undefined) throw new InvalidArgumentError(`unknown signal ${JSON.stringify(s)}`);
-  return n;
-}
 
 const ls: CommandModule<GlobalArgs, A<{ quiet: boolean }>> = {
   command: ['ls', 'list'],
