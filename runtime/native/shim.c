@@ -158,11 +158,14 @@ static int nqueued;
 struct oomwatch {
 	char name[128];
 	int fd;			/* v1: eventfd; v2: inotify */
-	char events[PATH_MAX];	/* v2: DIR/memory.events, reread on each change */
+	int events;		/* v2: DIR/memory.events, reread on each change; v1: -1 */
 	long long kills;	/* v2: its oom_kill count last reported */
 	int pending;		/* an OOM not yet told to a server */
 };
-static struct oomwatch *ooms[MAX_OOM];
+/* Static, not malloc'd: a hibernated reaper that never mallocs has no heap
+ * (bench/shim counts every page of it); only the slots in use are touched. */
+static struct oomwatch oom_pool[MAX_OOM];
+static struct oomwatch *ooms[MAX_OOM];	/* &oom_pool[i] while slot i is in use */
 static int oom_pending;		/* some watch has `pending` set */
 
 static void flush_exits(void);
@@ -382,22 +385,20 @@ static struct oomwatch *find_oom(const char *name)
 
 static void oom_free(struct oomwatch *w)
 {
-	close(w->fd);
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->events >= 0)
+		close(w->events);
 	for (int i = 0; i < MAX_OOM; i++)
 		if (ooms[i] == w)
 			ooms[i] = NULL;
-	free(w);
 }
 
 /* memory.events' oom_kill count, or -1 if it cannot be read (cgroup gone). */
-static long long oom_kills(const char *events)
+static long long oom_kills(int events)
 {
 	char buf[1024];
-	int fd = open(events, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	ssize_t n = pread(events, buf, sizeof(buf) - 1, 0);	/* kernfs: each read at 0 is fresh */
 	if (n < 0)
 		return -1;
 	buf[n] = 0;
@@ -436,12 +437,15 @@ static int oom_watch(struct oomwatch *w, const char *kind, const char *dir)
 	}
 	if (strcmp(kind, "v2") != 0)
 		return EINVAL;
-	if ((size_t)snprintf(w->events, sizeof(w->events), "%s/memory.events", dir) >= sizeof(w->events))
+	if ((size_t)snprintf(p, sizeof(p), "%s/memory.events", dir) >= sizeof(p))
 		return ENAMETOOLONG;
+	w->events = open(p, O_RDONLY | O_CLOEXEC);
+	if (w->events < 0)
+		return errno;
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->fd < 0)
 		return errno;
-	if (inotify_add_watch(w->fd, w->events, IN_MODIFY) < 0)
+	if (inotify_add_watch(w->fd, p, IN_MODIFY) < 0)
 		return errno;
 	w->kills = oom_kills(w->events);
 	return w->kills < 0 ? ENOENT : 0;
@@ -458,7 +462,7 @@ static void oom_fired(struct oomwatch *w)
 	char buf[4096];
 	while (read(w->fd, buf, sizeof(buf)) > 0)
 		;
-	if (w->events[0]) {
+	if (w->events >= 0) {
 		/* v2: memory.events changes on every high/max event too; only a
 		 * kill counts (and wakes a sleeping server). */
 		long long k = oom_kills(w->events);
@@ -595,26 +599,19 @@ static void handle_request(char *buf, uint32_t len)
 		for (int i = 0; i < MAX_OOM && slot < 0; i++)
 			if (!ooms[i])
 				slot = i;
-		struct oomwatch *w = slot < 0 ? NULL : calloc(1, sizeof(*w));
-		if (!w) {
-			reply(tag, slot < 0 ? EMFILE : ENOMEM);
+		if (slot < 0 || strlen(f[2]) >= sizeof(oom_pool[0].name)) {
+			reply(tag, slot < 0 ? EMFILE : ENAMETOOLONG);
 			return;
 		}
-		if (strlen(f[2]) >= sizeof(w->name)) {
-			free(w);
-			reply(tag, ENAMETOOLONG);
-			return;
-		}
+		struct oomwatch *w = &oom_pool[slot];
+		memset(w, 0, sizeof(*w));
 		strcpy(w->name, f[2]);
-		w->fd = -1;
+		w->fd = w->events = -1;
 		int err = oom_watch(w, f[3], f[4]);
-		if (err) {
-			if (w->fd >= 0)
-				close(w->fd);
-			free(w);
-		} else {
+		if (err)
+			oom_free(w);	/* closes what it opened; the slot stays free */
+		else
 			ooms[slot] = w;
-		}
 		reply(tag, err);
 	} else if (strcmp(op, "oom-unwatch") == 0 && n == 3) {
 		struct oomwatch *w = find_oom(f[2]);
