@@ -111,9 +111,12 @@ describeE2E('shim: hibernation', () => {
 
   it('wakes for the OOM killer and publishes TaskOOM while the task runs on', async () => {
     // A child of the init is killed (the shim reaps nothing): only the
-    // reaper's watch on the memory cgroup can wake the server for it.
+    // reaper's watch on the memory cgroup can wake the server for it. The
+    // hog makes itself the OOM killer's first choice, so that a second kill
+    // (the kernel may kill again while the first victim exits) never takes
+    // the init.
     const go = path.join(s.rootfsSource, 'h-oom-go');
-    const bundle = s.bundle('h-oom', ['sh', '-c', 'while [ ! -e /h-oom-go ]; do sleep 0.1; done; sh -c \'x=$(head -c 200000000 /dev/zero | tr "\\000" a)\'; sleep 100000'], (spec) => {
+    const bundle = s.bundle('h-oom', ['sh', '-c', 'while [ ! -e /h-oom-go ]; do sleep 0.1; done; sh -c \'echo 1000 > /proc/self/oom_score_adj; x=$(head -c 200000000 /dev/zero | tr "\\000" a)\'; sleep 100000'], (spec) => {
       (spec.linux as { resources: Record<string, unknown> }).resources = { memory: { limit: 16 << 20 } };
     });
     await s.task.Create({ id: 'h-oom', bundle, rootfs: [s.rootfsMount()] });

@@ -129,8 +129,9 @@ describeE2E('shim: task life cycle', () => {
     const oomLines = (): string[] => out.split('\n').filter((l) => l.includes('/tasks/oom') && l.includes('"lc-oom-child"'));
     try {
       // the init's child is killed, the init sleeps on: no exit to notice it by
+      // (the child makes itself the OOM killer's first choice)
       await env.c.ctrOk(['run', '-d', ...BERTH, '--memory-limit', String(16 << 20), IMAGE_REF, 'lc-oom-child', 'sh', '-c',
-        'sh -c \'x=$(head -c 200000000 /dev/zero | tr "\\000" a)\'; sleep 100000']);
+        'sh -c \'echo 1000 > /proc/self/oom_score_adj; x=$(head -c 200000000 /dev/zero | tr "\\000" a)\'; sleep 100000']);
       await eventually(() => oomLines().length > 0, 15_000, 'TaskOOM');
       expect(await taskStatus(env.c, 'lc-oom-child')).toBe('RUNNING');
       await env.c.ctrOk(['tasks', 'kill', '-s', 'SIGKILL', 'lc-oom-child']);
