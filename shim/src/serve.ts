@@ -20,8 +20,10 @@ import { TaskService } from './task/service';
 import { TtrpcServer } from './ttrpc/server';
 import { shimRoot } from './protos';
 import { Hibernator, idleExitMs, resume, resumedFds } from './hibernate';
+import { trace } from '../../runtime/src/logging';
 
 export async function serve(flags: Flags): Promise<void> {
+  trace('timing', 'serve: begin');
   // BERTH_SHIM_LOG: a file to log to instead of containerd's log FIFO (debugging, tests)
   const logFile = process.env.BERTH_SHIM_LOG;
   configure({
@@ -110,6 +112,7 @@ export async function serve(flags: Flags): Promise<void> {
   listener.on('error', (err) => log.error('ttrpc listener failed', { err }));
   listener.listen({ fd: LISTEN_FD });
   server.serve(listener);
+  trace('timing', 'serve: listening');
   // Before the first event: the exits the reaper queued meanwhile must find their processes.
   if (handedOver) {
     resume(dir, handedOver, server, service, log);

@@ -17,6 +17,7 @@ import type { LinuxResources } from '../../../runtime/src/spec/types';
 import { Process } from './process';
 import { INIT_RULES } from './states';
 import { runtimeError } from './errors';
+import { trace } from '../../../runtime/src/logging';
 
 export const INIT_PID_FILE = 'init.pid';
 
@@ -61,6 +62,7 @@ export class InitProcess extends Process {
    */
   static async create(cfg: InitConfig, runtime: RuntimeClient, ioCtx: IOContext, exits: ExitMonitor, log: Logger): Promise<{ init: InitProcess; sub: Subscription }> {
     if (!path.isAbsolute(cfg.bundle)) throw new InvalidArgumentError(`bundle path ${JSON.stringify(cfg.bundle)} must be absolute`);
+    trace('timing', 'shim create: begin');
     let rootfs = '';
     if (cfg.rootfs.length > 0) {
       rootfs = path.join(cfg.bundle, 'rootfs');
@@ -72,11 +74,13 @@ export class InitProcess extends Process {
         throw new Error(`failed to mount rootfs component: ${(err as Error).message}`, { cause: err });
       }
     }
+    trace('timing', 'shim create: rootfs mounted');
     const init = new InitProcess(cfg.bundle, rootfs, runtime, cfg.stdio, cfg.id);
     let sub: Subscription | undefined;
     try {
       init.io = await createIO(ioCtx, cfg.id, cfg.stdio);
       sub = exits.subscribe();
+      trace('timing', 'shim create: io ready');
       try {
         await runtime.create(cfg.id, {
           bundle: cfg.bundle,
