@@ -161,11 +161,11 @@ struct oomwatch {
 	int events;		/* v2: DIR/memory.events, reread on each change; v1: -1 */
 	long long kills;	/* v2: its oom_kill count last reported */
 	int pending;		/* an OOM not yet told to a server */
+	int used;		/* the slot holds a watch */
 };
 /* Static, not malloc'd: a hibernated reaper that never mallocs has no heap
  * (bench/shim counts every page of it); only the slots in use are touched. */
-static struct oomwatch oom_pool[MAX_OOM];
-static struct oomwatch *ooms[MAX_OOM];	/* &oom_pool[i] while slot i is in use */
+static struct oomwatch ooms[MAX_OOM];
 static int oom_pending;		/* some watch has `pending` set */
 
 static void flush_exits(void);
@@ -378,8 +378,8 @@ static void console_close(struct console *c)
 static struct oomwatch *find_oom(const char *name)
 {
 	for (int i = 0; i < MAX_OOM; i++)
-		if (ooms[i] && strcmp(ooms[i]->name, name) == 0)
-			return ooms[i];
+		if (ooms[i].used && strcmp(ooms[i].name, name) == 0)
+			return &ooms[i];
 	return NULL;
 }
 
@@ -389,9 +389,7 @@ static void oom_free(struct oomwatch *w)
 		close(w->fd);
 	if (w->events >= 0)
 		close(w->events);
-	for (int i = 0; i < MAX_OOM; i++)
-		if (ooms[i] == w)
-			ooms[i] = NULL;
+	w->used = 0;
 }
 
 /* memory.events' oom_kill count, or -1 if it cannot be read (cgroup gone). */
@@ -595,23 +593,21 @@ static void handle_request(char *buf, uint32_t len)
 		struct oomwatch *old = find_oom(f[2]);
 		if (old)
 			oom_free(old);	/* a container id used again */
-		int slot = -1;
-		for (int i = 0; i < MAX_OOM && slot < 0; i++)
-			if (!ooms[i])
-				slot = i;
-		if (slot < 0 || strlen(f[2]) >= sizeof(oom_pool[0].name)) {
-			reply(tag, slot < 0 ? EMFILE : ENAMETOOLONG);
+		struct oomwatch *w = NULL;
+		for (int i = 0; i < MAX_OOM && !w; i++)
+			if (!ooms[i].used)
+				w = &ooms[i];
+		if (!w || strlen(f[2]) >= sizeof(w->name)) {
+			reply(tag, w ? ENAMETOOLONG : EMFILE);
 			return;
 		}
-		struct oomwatch *w = &oom_pool[slot];
 		memset(w, 0, sizeof(*w));
 		strcpy(w->name, f[2]);
 		w->fd = w->events = -1;
+		w->used = 1;
 		int err = oom_watch(w, f[3], f[4]);
 		if (err)
-			oom_free(w);	/* closes what it opened; the slot stays free */
-		else
-			ooms[slot] = w;
+			oom_free(w);	/* closes what it opened, frees the slot */
 		reply(tag, err);
 	} else if (strcmp(op, "oom-unwatch") == 0 && n == 3) {
 		struct oomwatch *w = find_oom(f[2]);
@@ -696,9 +692,9 @@ static int reap(int *child_status)
 static void flush_exits(void)
 {
 	for (int i = 0; oom_pending && i < MAX_OOM; i++)
-		if (ooms[i] && ooms[i]->pending) {
-			ooms[i]->pending = 0;
-			send_oom(ooms[i]);
+		if (ooms[i].used && ooms[i].pending) {
+			ooms[i].pending = 0;
+			send_oom(&ooms[i]);
 		}
 	oom_pending = 0;
 	for (int i = 0; i < nqueued; i++)
@@ -893,9 +889,9 @@ static int reaper_main(int argc, char **argv)
 		}
 		int consoles_end = n;
 		for (int i = 0; i < MAX_OOM; i++)
-			if (ooms[i]) {
+			if (ooms[i].used) {
 				slot_of[n] = i;
-				pfd[n++] = (struct pollfd){ .fd = ooms[i]->fd, .events = POLLIN };
+				pfd[n++] = (struct pollfd){ .fd = ooms[i].fd, .events = POLLIN };
 			}
 		int ooms_end = n;
 		if (sleeping) {
@@ -948,8 +944,8 @@ static int reaper_main(int argc, char **argv)
 		/* A watch removed by a request above left its slot empty (or to a
 		 * new watch, which then gets a spurious look: harmless). */
 		for (int i = consoles_end; i < ooms_end; i++)
-			if (pfd[i].revents && ooms[slot_of[i]] && ooms[slot_of[i]]->fd == pfd[i].fd)
-				oom_fired(ooms[slot_of[i]]);
+			if (pfd[i].revents && ooms[slot_of[i]].used && ooms[slot_of[i]].fd == pfd[i].fd)
+				oom_fired(&ooms[slot_of[i]]);
 		if (sleeping)
 			for (int i = ooms_end; i < n; i++)
 				wake |= pfd[i].revents != 0;
