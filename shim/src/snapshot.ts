@@ -3,7 +3,7 @@
  * (scripts/build.mjs, as berth-runtime's): `start`, `delete` and the server
  * are loaded and the protobuf types resolved while the snapshot is made, so
  * that none of them parses the 1 MB bundle (bench/shim: a container joining
- * a running shim 121 against 228 ms, a new shim 215 against 420; see
+ * a running shim 115 against 146 ms, a new shim 212 against 274; see
  * serverCommand in start.ts for the rest and for the memory it costs).
  * Nothing here may depend on the run's environment (argv, env, cwd, fds):
  * that is read in main(), after deserialisation.

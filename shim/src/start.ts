@@ -55,8 +55,8 @@ export function useSnapshot(blob: string): void {
  * runs — the start-up snapshot when it runs from it and the flags are the
  * ones the snapshot was built with (it runs only under those), else the
  * plain bundle. bench/shim (RESULTS.md), snapshot against BERTH_NO_SNAPSHOT:
- * a new shim runs its first container in 215 against 420 ms, a hibernated
- * one answers its first request in 77 against 146 ms; the deserialised heap
+ * a new shim runs its first container in 212 against 274 ms, a hibernated
+ * one answers its first request in 78 against 113 ms; the deserialised heap
  * costs ~6 MB more RssAnon while the server is awake (20.9 against 14.9 MB:
  * it holds every module and idle collections do not give it back), nothing
  * once it hibernates.
