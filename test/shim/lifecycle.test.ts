@@ -2,8 +2,7 @@
  * A berth-shimmed task's life through ctr: kill, pause/resume, ps, metrics,
  * checkpoint refused, and the task events containerd receives, in order.
  */
-import { spawn } from 'node:child_process';
-import { BERTH, describeE2E, eventually, IMAGE_REF, RUNTIME, taskStatus, useContainerd } from './helpers/setup';
+import { BERTH, describeE2E, eventually, IMAGE_REF, RUNTIME, taskStatus, useContainerd, watchEvents } from './helpers/setup';
 
 describeE2E('shim: task life cycle', () => {
   const env = useContainerd();
@@ -70,10 +69,7 @@ describeE2E('shim: task life cycle', () => {
   });
 
   it('publishes the task events in order', async () => {
-    const events = spawn('ctr', ['--address', env.c.address, 'events'], { env: env.c.env });
-    let out = '';
-    events.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    await new Promise((r) => setTimeout(r, 300));
+    const events = await watchEvents(env.c);
     try {
       await env.c.ctrOk(['run', '-d', ...BERTH, IMAGE_REF, 'lc-ev', 'sleep', '1000']);
       await eventually(async () => (await taskStatus(env.c, 'lc-ev')) === 'RUNNING', 10_000, 'running');
@@ -83,12 +79,12 @@ describeE2E('shim: task life cycle', () => {
       await env.c.ctrOk(['tasks', 'kill', '-s', 'SIGKILL', 'lc-ev']);
       await eventually(async () => (await taskStatus(env.c, 'lc-ev')) === 'STOPPED', 10_000, 'stopped');
       await env.c.ctrOk(['tasks', 'delete', 'lc-ev']);
-      await eventually(() => out.includes('/tasks/delete'), 10_000, 'the delete event');
+      await eventually(() => events.out().includes('/tasks/delete'), 10_000, 'the delete event');
     } finally {
-      events.kill();
+      events.stop();
     }
     // "DATE TIME ZONE UTC NAMESPACE TOPIC EVENT"
-    const topics = out.split('\n').filter((l) => l.includes('"lc-ev"'))
+    const topics = events.out().split('\n').filter((l) => l.includes('"lc-ev"'))
       .map((l) => l.split(/\s+/).find((t) => t.startsWith('/'))).filter((t) => t?.startsWith('/tasks/'));
     expect(topics).toEqual([
       '/tasks/create', '/tasks/start',
@@ -96,37 +92,31 @@ describeE2E('shim: task life cycle', () => {
       '/tasks/paused', '/tasks/resumed',
       '/tasks/exit', '/tasks/delete',
     ]);
-    const execExit = out.split('\n').find((l) => l.includes('/tasks/exit') && l.includes('ev-exec'));
+    const execExit = events.out().split('\n').find((l) => l.includes('/tasks/exit') && l.includes('ev-exec'));
     expect(execExit).toMatch(/"exit_status":4/);
-    const initExit = out.split('\n').filter((l) => l.includes('/tasks/exit') && !l.includes('ev-exec'));
+    const initExit = events.out().split('\n').filter((l) => l.includes('/tasks/exit') && !l.includes('ev-exec'));
     expect(initExit.join('\n')).toMatch(/"exit_status":137/);
   });
 
   it('publishes TaskOOM when the OOM killer kills a process of the task', async () => {
-    const events = spawn('ctr', ['--address', env.c.address, 'events'], { env: env.c.env });
-    let out = '';
-    events.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    await new Promise((r) => setTimeout(r, 300));
+    const events = await watchEvents(env.c);
     try {
       const r = await env.c.ctr(['run', '--rm', ...BERTH, '--memory-limit', String(16 << 20), IMAGE_REF, 'lc-oom', 'sh', '-c',
         'x=$(head -c 200000000 /dev/zero | tr "\\000" a); echo survived']);
       expect(r.stdout).not.toContain('survived');
-      await eventually(() => out.includes('/tasks/delete') && out.includes('"lc-oom"'), 10_000, 'the events');
+      await eventually(() => events.out().includes('/tasks/delete') && events.out().includes('"lc-oom"'), 10_000, 'the events');
     } finally {
-      events.kill();
+      events.stop();
     }
-    const topics = out.split('\n').filter((l) => l.includes('"lc-oom"'))
+    const topics = events.out().split('\n').filter((l) => l.includes('"lc-oom"'))
       .map((l) => l.split(/\s+/).find((t) => t.startsWith('/'))).filter((t) => t?.startsWith('/tasks/'));
     expect(topics).toContain('/tasks/oom');
     expect(topics.indexOf('/tasks/oom')).toBeLessThan(topics.lastIndexOf('/tasks/exit'));
   });
 
   it('publishes TaskOOM as the OOM killer strikes, while the task runs on', async () => {
-    const events = spawn('ctr', ['--address', env.c.address, 'events'], { env: env.c.env });
-    let out = '';
-    events.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    await new Promise((r) => setTimeout(r, 300));
-    const oomLines = (): string[] => out.split('\n').filter((l) => l.includes('/tasks/oom') && l.includes('"lc-oom-child"'));
+    const events = await watchEvents(env.c);
+    const oomLines = (): string[] => events.out().split('\n').filter((l) => l.includes('/tasks/oom') && l.includes('"lc-oom-child"'));
     try {
       // the init's child is killed, the init sleeps on: no exit to notice it by
       // (the child makes itself the OOM killer's first choice)
@@ -139,7 +129,7 @@ describeE2E('shim: task life cycle', () => {
       await env.c.ctrOk(['tasks', 'delete', 'lc-oom-child']);
       await env.c.ctrOk(['containers', 'delete', 'lc-oom-child']);
     } finally {
-      events.kill();
+      events.stop();
     }
   });
 });

@@ -4,7 +4,6 @@
  * the plugins' skip reasons, snapshot events, and Diff over the wire.
  * BERTH_DAEMON=containerd runs the same against a private containerd.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +11,7 @@ import { RemoteDiff } from '../../supervisor/src/client/diff';
 import { RemoteSnapshotter } from '../../supervisor/src/client/snapshots';
 import { withTempMount } from '../../supervisor/src/mount/mount';
 import { detachAllLoopbacks, loopbackSkipReason, mountLoopback, type Loopback } from '../../supervisor/src/snapshots/testsuite/loopback';
+import { watchCtrEvents } from '../support/ctr-events';
 import { berthctlJs, peerMode, removeDir, startDaemon, type Daemon } from './support/daemon';
 import { run, runOk } from './support/run';
 
@@ -138,17 +138,16 @@ const ctrOk = (...args: string[]) => runOk('ctr', ['--address', d.address, '--na
   });
 
   test('publishes /snapshot/prepare, /snapshot/commit and /snapshot/remove', async () => {
-    const events = spawn('ctr', ['--address', d.address, 'events']);
+    const events = await watchCtrEvents(d.address);
     let out = '';
-    events.stdout.on('data', (c) => (out += c));
     try {
-      await new Promise((r) => setTimeout(r, 300)); // the subscription is up
       await ctrOk('snapshots', 'prepare', 'ev-a', '');
       await ctrOk('snapshots', 'commit', 'ev', 'ev-a');
       await ctrOk('snapshots', 'rm', 'ev');
-      for (let i = 0; i < 50 && !out.includes('/snapshot/remove'); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 50 && !events.out().includes('/snapshot/remove'); i++) await new Promise((r) => setTimeout(r, 50));
+      out = events.out();
     } finally {
-      events.kill();
+      events.stop();
     }
     expect(out).toMatch(/snaps \/snapshot\/prepare \{"key":"ev-a"\}/);
     expect(out).toMatch(/snaps \/snapshot\/commit \{"key":"ev-a","name":"ev"\}/);

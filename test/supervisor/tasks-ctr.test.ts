@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { watchCtrEvents } from '../support/ctr-events';
 import { makeBusyboxLayout, tarLayout } from './support/image';
 import { describeTasks, parseTaskList, RUNTIMES, startTaskEnv, waitFor, type TaskEnv } from './support/tasks';
 
@@ -118,19 +119,16 @@ describeTasks('ctr against berthd', () => {
 
   test.each(RUNTIMES)('ctr events shows the task events in order (%s)', async (runtime) => {
     const id = `events-${runtime.split('.')[2]}`;
-    const ev = spawn('ctr', ['--address', t.daemon.address, 'events'], { env: t.env });
-    let out = '';
-    ev.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const ev = await watchCtrEvents(t.daemon.address, t.env);
     try {
-      await new Promise((r) => setTimeout(r, 500));
       await t.ctrOk(['run', '-d', '--rootfs', '--runtime', runtime, t.rootfs, id, '/bin/sleep', '1000']);
       await t.ctrOk(['tasks', 'exec', '--exec-id', 'x1', id, '/bin/true']);
       await t.ctrOk(['tasks', 'pause', id]);
       await t.ctrOk(['tasks', 'resume', id]);
       await t.ctrOk(['tasks', 'rm', '-f', id]);
       await t.ctrOk(['containers', 'rm', id]);
-      await waitFor('the delete event', () => /\/containers\/delete/.test(out));
-      const topics = out.split('\n').filter((l) => l.includes(t.ns)).map((l) => {
+      await waitFor('the delete event', () => /\/containers\/delete/.test(ev.out()));
+      const topics = ev.out().split('\n').filter((l) => l.includes(t.ns)).map((l) => {
         const parts = l.split(/\s+/);
         return parts[parts.indexOf(t.ns) + 1];
       });
@@ -141,7 +139,7 @@ describeTasks('ctr against berthd', () => {
         '/tasks/exit', '/tasks/delete', '/containers/delete',
       ]);
     } finally {
-      ev.kill();
+      ev.stop();
     }
   });
 });

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { watchCtrEvents, type CtrEvents } from '../../support/ctr-events';
 import { buildBusyboxArchive, IMAGE_REF } from './image';
 import { ensureBuilt, listProcesses, PrivateContainerd } from './containerd';
 
@@ -95,4 +96,9 @@ export async function expectNoZombiesOf(parents: number[], ms = 3000): Promise<v
     seen = seen.filter((pid) => now.includes(pid));
   }
   expect(seen).toEqual([]);
+}
+
+/** `ctr events` against the private containerd, subscribed before it returns (watchCtrEvents). */
+export function watchEvents(c: PrivateContainerd): Promise<CtrEvents> {
+  return watchCtrEvents(c.address, c.env);
 }
