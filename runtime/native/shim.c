@@ -904,6 +904,12 @@ static int reaper_main(int argc, char **argv)
 		if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
 			return 1;
 		int wake = 0;
+		/* OOM notifications first: the kernel signals one before the kill
+		 * whose exit may be in the same wake-up, and TaskOOM goes before
+		 * TaskExit. */
+		for (int i = consoles_end; i < ooms_end; i++)
+			if (pfd[i].revents && ooms[slot_of[i]].used && ooms[slot_of[i]].fd == pfd[i].fd)
+				oom_fired(&ooms[slot_of[i]]);
 		if (pfd[0].revents) {
 			struct signalfd_siginfo si;
 			int child_done = 0;
@@ -941,11 +947,6 @@ static int reaper_main(int argc, char **argv)
 			if (pair)
 				i++;
 		}
-		/* A watch removed by a request above left its slot empty (or to a
-		 * new watch, which then gets a spurious look: harmless). */
-		for (int i = consoles_end; i < ooms_end; i++)
-			if (pfd[i].revents && ooms[slot_of[i]].used && ooms[slot_of[i]].fd == pfd[i].fd)
-				oom_fired(&ooms[slot_of[i]]);
 		if (sleeping)
 			for (int i = ooms_end; i < n; i++)
 				wake |= pfd[i].revents != 0;

@@ -30,6 +30,7 @@ import { InitProcess } from '../process/init';
 import type { Process } from '../process/process';
 import { runtimeClient } from '../runtime-client';
 import type { LinuxResources, Process as OciProcess } from '../../../runtime/src/spec/types';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Container } from './container';
 
@@ -415,16 +416,28 @@ export class TaskService {
     return { native: this.cfg.native, dir: this.cfg.workDir, namespace: this.cfg.namespace, ioUid, ioGid };
   }
 
-  /** The reaper's watch on a container's memory cgroup fired. */
+  /**
+   * The reaper's watch on a container's memory cgroup fired. v2 reports a
+   * rise of the OOM-kill count; v1 every OOM notification, which comes
+   * *before* the kill is counted, so that is published as it is (as
+   * containerd's v1 watcher does) and counted as the kill it leads to — an
+   * exit does not publish that kill again. v1 also notifies when the cgroup
+   * is removed: nothing to publish then.
+   */
   oom(id: string): void {
     const c = this.containers.get(id);
-    if (c) this.checkOom(c);
+    if (!c) return;
+    const mem = memoryCgroup(c.cgroups);
+    if (mem?.kind !== 'v1') return this.checkOom(c);
+    if (!fs.existsSync(mem.dir)) return;
+    c.oomKills++;
+    this.cfg.publisher.publish('TaskOOM', { containerId: c.id });
   }
 
   /**
-   * TaskOOM once per rise of the cgroup's OOM-kill count (a watch that fires
-   * for a removed cgroup, or for an OOM already reported at an exit, adds
-   * nothing).
+   * TaskOOM once per rise of the cgroup's OOM-kill count beyond the kills
+   * already published (a v2 watch that fires for a removed cgroup, or an
+   * OOM already reported, adds nothing).
    */
   private checkOom(c: Container): void {
     try {
