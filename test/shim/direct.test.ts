@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { GrpcCode, isNotFound } from '../../proto/src/errdefs';
 import { mountsUnder } from './helpers/containerd';
 import { DirectShim } from './helpers/direct';
-import { describeE2E, eventually, expectNoZombiesOf } from './helpers/setup';
+import { describeE2E, eventually, exited, expectNoZombiesOf } from './helpers/setup';
 import { shimRoot } from '../../shim/src/protos';
 
 const SPEC_PROCESS = 'types.containerd.io/opencontainers/runtime-spec/1/Process';
@@ -210,7 +210,7 @@ describeE2E('shim: driven over ttrpc', () => {
     }
     await expectNoZombiesOf([reaper]);
     await s.task.Shutdown({ id: 'd-main' }).catch(() => undefined);
-    await eventually(() => { try { process.kill(reaper, 0); return false; } catch { return true; } }, 10_000, 'the shim to exit');
+    await eventually(() => exited(reaper), 10_000, 'the shim to exit');
     expect(fs.existsSync(sock)).toBe(false);
   });
 });

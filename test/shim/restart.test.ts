@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mountsUnder } from './helpers/containerd';
-import { BERTH, describeE2E, eventually, expectNoZombiesOf, IMAGE_REF, RUNTIME, taskStatus, useContainerd } from './helpers/setup';
+import { BERTH, describeE2E, eventually, exited, expectNoZombiesOf, IMAGE_REF, RUNTIME, taskStatus, useContainerd } from './helpers/setup';
 
 describeE2E('shim: containerd restart', () => {
   const env = useContainerd();
@@ -41,7 +41,7 @@ describeE2E('shim: containerd restart', () => {
     await expectNoZombiesOf(shims);
 
     // the shims exit after Shutdown, their rootfs mounts are gone
-    await eventually(() => shims.every((pid) => { try { process.kill(pid, 0); return false; } catch { return true; } }), 10_000, 'the shims to exit');
+    await eventually(() => shims.every(exited), 10_000, 'the shims to exit');
     expect(mountsUnder(path.join(c.dir, 'state'))).toEqual([]);
   }, 90_000);
 
@@ -55,7 +55,7 @@ describeE2E('shim: containerd restart', () => {
     for (const pid of c.shimPids()) process.kill(pid, 'SIGKILL');
     // containerd sees the connection drop and runs `containerd-shim-berth-v2 delete`
     await eventually(async () => (await taskStatus(c, 'rs-orphan')) !== 'RUNNING', 15_000, 'the task to stop');
-    await eventually(() => gone(initPid), 10_000, 'the container init to die');
+    await eventually(() => exited(initPid), 10_000, 'the container init to die');
     try {
       await eventually(() => mountsUnder(bundle).length === 0, 10_000, 'the rootfs to be unmounted');
     } catch (err) {
@@ -67,12 +67,3 @@ describeE2E('shim: containerd restart', () => {
     await c.ctrOk(['containers', 'delete', 'rs-orphan']);
   }, 60_000);
 });
-
-/** The pid is gone or a zombie (reaped by whoever inherited it). */
-function gone(pid: number): boolean {
-  try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z');
-  } catch {
-    return true;
-  }
-}

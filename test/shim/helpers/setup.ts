@@ -98,6 +98,20 @@ export async function expectNoZombiesOf(parents: number[], ms = 3000): Promise<v
   expect(seen).toEqual([]);
 }
 
+/**
+ * The process has exited: gone, or a zombie its parent has yet to reap (a
+ * shim's reaper is reparented to pid 1 or a subreaper, whose reaping the
+ * test does not control).
+ */
+export function exited(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
 /** `ctr events` against the private containerd, subscribed before it returns (watchCtrEvents). */
 export function watchEvents(c: PrivateContainerd): Promise<CtrEvents> {
   return watchCtrEvents(c.address, c.env);
