@@ -146,6 +146,7 @@ static int child_pidfd = -1;
 static struct stashed stash[MAX_STASH];
 static int nstash;
 static int hibernating;		/* the server said it exits next to hibernate */
+static int pending_signal;	/* SIGTERM/SIGINT for a server that is not there (yet) */
 struct reaped {
 	pid_t pid;
 	int status;
@@ -586,6 +587,9 @@ static void handle_request(char *buf, uint32_t len)
 		hibernating = 0;
 		reply(tag, 0);
 		flush_exits();	/* reaped since `hibernate`: the server stays */
+		if (pending_signal && child > 0)
+			kill(child, pending_signal);	/* held back while it meant to go */
+		pending_signal = 0;
 	} else if (strcmp(op, "hibernate") == 0 && n == 2) {
 		hibernating = 1;
 		reply(tag, 0);
@@ -852,7 +856,6 @@ static int reaper_main(int argc, char **argv)
 	}
 
 	int child_status = 0;
-	int pending_signal = 0;	/* SIGTERM/SIGINT that came while no server ran */
 	static struct pollfd pfd[2 + 2 * MAX_CONSOLES + MAX_OOM + 1 + MAX_STASH];
 	static int slot_of[2 + 2 * MAX_CONSOLES + MAX_OOM];
 	static unsigned long id_of[2 + 2 * MAX_CONSOLES];
@@ -916,9 +919,11 @@ static int reaper_main(int argc, char **argv)
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGCHLD)
 					child_done |= reap(&child_status);
-				else if (child > 0)
+				else if (child > 0 && !hibernating)
 					kill(child, (int)si.ssi_signo);
-				else
+				else	/* none, or one on its way out to hibernate (maybe
+					 * exited already, its SIGCHLD next in this read):
+					 * the next server gets it, or this one if it stays */
 					pending_signal = (int)si.ssi_signo;
 			}
 			if (child_done && !server_gone(child_status))

@@ -114,6 +114,27 @@ const [result, fifo, file] = process.argv.slice(2);
 })();
 `;
 
+/**
+ * Run 1 says it hibernates, then a SIGTERM reaches the reaper before it has
+ * exited (as when one comes just as a server goes to sleep); run 2 reports
+ * the signal it was handed and exits 7.
+ */
+const SIGNALLED_WHILE_LEAVING = `
+${CONTROL_CLIENT}
+const result = process.argv[2];
+(async () => {
+  if (!fs.existsSync(result + '.1')) {
+    await req('hibernate');
+    fs.writeFileSync(result + '.1', '{}');
+    process.kill(process.ppid, 'SIGTERM');
+    await wait(300);
+    process.exit(0);
+  }
+  fs.writeFileSync(result + '.2', JSON.stringify({ signal: process.env.BERTH_SHIM_SIGNAL ?? null }));
+  process.exit(7);
+})();
+`;
+
 describeE2E('shim: native entry points', () => {
   let dir: string;
   const started: ChildProcess[] = [];
@@ -211,6 +232,19 @@ describeE2E('shim: native entry points', () => {
     expect(three.got).toBe('wake up');
     expect(three.exits).toEqual([]);
     expect(fs.readFileSync(file, 'utf8')).toBe('written by the third server');
+  });
+
+  it('shim-reaper keeps a SIGTERM that comes while its server leaves to hibernate for the next server', async () => {
+    const script = path.join(dir, 'child.js');
+    fs.writeFileSync(script, SIGNALLED_WHILE_LEAVING);
+    const result = path.join(dir, 'result');
+    const reaper = spawn(NSEXEC, ['shim-reaper', path.join(dir, 's'), '3', '4', '--', process.execPath, script, result], { stdio: ['pipe', 'pipe', 'inherit'] });
+    started.push(reaper);
+    await new Promise<string>((r) => reaper.stdout.once('data', (d: Buffer) => r(d.toString())));
+    reaper.stdin.end();
+    // not forwarded to the leaving server (lost with it): run 2 gets it and ends the shim
+    expect(await new Promise<number | null>((r) => reaper.once('exit', r))).toBe(7);
+    expect(JSON.parse(fs.readFileSync(`${result}.2`, 'utf8'))).toEqual({ signal: '15' });
   });
 
   it('shim-reaper reports a socket it cannot bind', async () => {
