@@ -81,12 +81,24 @@ export interface HibernatorConfig {
 export class Hibernator {
   private timer: NodeJS.Timeout | undefined;
   private trying = false;
+  private stopped = false;
 
   constructor(private readonly cfg: HibernatorConfig) {}
 
+  /**
+   * The server is shutting down: never hibernate from now on. (A shutdown
+   * that waits for its events to be delivered can outlast the idle time; a
+   * hibernation then would make the reaper sleep on instead of exiting.)
+   */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
   /** Something happened: idleness starts again now. */
   poke(): void {
-    if (!this.cfg.delayMs) return;
+    if (!this.cfg.delayMs || this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -111,7 +123,7 @@ export class Hibernator {
   /** One attempt; false: the server stays (for now). Exits the process on success. */
   private async tryOnce(): Promise<boolean> {
     const { server, service, publisher, exits, native, log } = this.cfg;
-    if (publisher.pending > 0 || exits.busy) return false;
+    if (this.stopped || publisher.pending > 0 || exits.busy) return false;
     const socks = server.pause();
     if (!socks) return false;
     const svc = service.hibernate();
@@ -138,7 +150,7 @@ export class Hibernator {
       return stay();
     }
     // The last look, in the tick that exits.
-    const moved = { connections: !server.quiet(socks), tasks: !svc.quiet(), events: publisher.pending > 0, exits: exits.busy };
+    const moved = { connections: !server.quiet(socks), tasks: !svc.quiet(), events: publisher.pending > 0, exits: exits.busy, stopping: this.stopped };
     if (Object.values(moved).some(Boolean)) {
       log.debug('activity while hibernating; staying', { component: 'shim.hibernate', ...moved });
       return stay();

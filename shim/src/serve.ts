@@ -68,6 +68,7 @@ export async function serve(flags: Flags): Promise<void> {
   const shutdown = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    hibernator?.stop();
     log.info('shim shutting down', { reason: why });
     server.close();
     await publisher.flush(5000);
