@@ -63,9 +63,10 @@
  *               exit PID WAITSTATUS SEC NSEC   a reaped child (raw status)
  *               console-closed CTAG ERRNO      a relay ended (0: hang-up; the
  *                                              master stays until console-close)
- *               oom NAME                       NAME's cgroup had an OOM (v1: or
- *                                              was removed; the server reads the
- *                                              counters and decides)
+ *               oom NAME                       NAME's cgroup had an OOM (v2: its
+ *                                              oom_kill rose; v1: a notification,
+ *                                              which also comes when the cgroup
+ *                                              is removed: the server decides)
  *
  *   berth-nsexec shim-mount OP...
  *
@@ -169,7 +170,13 @@ struct oomwatch {
 static struct oomwatch ooms[MAX_OOM];
 static int oom_pending;		/* some watch has `pending` set */
 
-static void flush_exits(void);
+static void flush_queued(void);
+
+/* A server runs and stays: what happens can be told to it now, not queued. */
+static int server_listens(void)
+{
+	return ctl >= 0 && !hibernating;
+}
 
 static void unstash_all(void)
 {
@@ -401,10 +408,8 @@ static long long oom_kills(int events)
 	if (n < 0)
 		return -1;
 	buf[n] = 0;
-	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-		if (strncmp(line, "oom_kill ", 9) == 0)
-			return atoll(line + 9);
-	return 0;
+	const char *k = strstr(buf, "\noom_kill ");	/* never the first line ("low") */
+	return k ? atoll(k + 10) : 0;
 }
 
 /* Registers the watch; returns 0 or an errno. */
@@ -414,6 +419,8 @@ static int oom_watch(struct oomwatch *w, const char *kind, const char *dir)
 	if (strcmp(kind, "v1") == 0) {
 		/* cgroup-v1/memory.rst "OOM Control": "<eventfd> <fd of memory.oom_control>"
 		 * into cgroup.event_control; the kernel keeps its own references. */
+		if ((size_t)snprintf(p, sizeof(p), "%s/cgroup.event_control", dir) >= sizeof(p))
+			return ENAMETOOLONG;
 		w->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (w->fd < 0)
 			return errno;
@@ -469,7 +476,7 @@ static void oom_fired(struct oomwatch *w)
 			return;
 		w->kills = k;
 	}
-	if (ctl >= 0 && !hibernating) {
+	if (server_listens()) {
 		send_oom(w);
 		return;
 	}
@@ -586,7 +593,7 @@ static void handle_request(char *buf, uint32_t len)
 		unstash_all();
 		hibernating = 0;
 		reply(tag, 0);
-		flush_exits();	/* reaped since `hibernate`: the server stays */
+		flush_queued();	/* reaped since `hibernate`: the server stays */
 		if (pending_signal && child > 0)
 			kill(child, pending_signal);	/* held back while it meant to go */
 		pending_signal = 0;
@@ -676,7 +683,7 @@ static int reap(int *child_status)
 		}
 		struct reaped e = { .pid = pid, .status = st };
 		clock_gettime(CLOCK_REALTIME, &e.at);
-		if (ctl >= 0 && !hibernating) {
+		if (server_listens()) {
 			send_exit(&e);
 			continue;
 		}
@@ -693,7 +700,7 @@ static int reap(int *child_status)
 
 /* Sends the OOMs, then the exits, that came while no server ran (exits
  * oldest first): an OOM kill comes before the exit it caused. */
-static void flush_exits(void)
+static void flush_queued(void)
 {
 	for (int i = 0; oom_pending && i < MAX_OOM; i++)
 		if (ooms[i].used && ooms[i].pending) {
@@ -789,7 +796,7 @@ static int spawn_server(int listener, int listen_target, int ctl_target, char **
 	ctl = sp[0];
 	unstash_all();
 	hibernating = 0;
-	flush_exits();
+	flush_queued();
 	return 0;
 }
 
