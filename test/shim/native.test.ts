@@ -42,6 +42,8 @@ sock.on('data', (d) => {
 });
 const req = (...f) => new Promise((r) => { const t = String(++seq); waiting[t] = r; sock.write(enc([f[0], t, ...f.slice(1)])); });
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+// results appear whole (the test polls for the file, then reads it)
+const put = (f, d) => { fs.writeFileSync(f + '.tmp', d); fs.renameSync(f + '.tmp', f); };
 `;
 
 /**
@@ -72,7 +74,7 @@ const result = process.argv[2];
   sock.write(enc(['oom-watch', '6', 'c1', 'v2', '/nonexistent/cgroup']));
   sock.write(enc(['oom-unwatch', '7', 'c1'])); // never watched
   await wait(300);
-  fs.writeFileSync(result, JSON.stringify({ exits, sleeper, killed, pipe: got.toString('utf8', 0, n), link, replies, ppid: process.ppid }));
+  put(result, JSON.stringify({ exits, sleeper, killed, pipe: got.toString('utf8', 0, n), link, replies, ppid: process.ppid }));
   process.exit(5);
 })();
 `;
@@ -103,13 +105,13 @@ const [result, fifo, file] = process.argv.slice(2);
   }
   if (run <= 2) {
     out.replies = [await req('stash', 'wake.fifo', String(handed['wake.fifo']), '1'), await req('stash', 'kept', String(handed.kept), '0'), await req('hibernate')].map((r) => r[0]);
-    fs.writeFileSync(result + '.' + run, JSON.stringify(out));
+    put(result + '.' + run, JSON.stringify(out));
     process.exit(0);
   }
   const data = Buffer.alloc(64); const n = fs.readSync(handed['wake.fifo'], data);
   out.got = data.toString('utf8', 0, n);
   fs.writeSync(handed.kept, 'written by the third server');
-  fs.writeFileSync(result + '.' + run, JSON.stringify(out));
+  put(result + '.' + run, JSON.stringify(out));
   process.exit(5);
 })();
 `;
@@ -125,12 +127,12 @@ const result = process.argv[2];
 (async () => {
   if (!fs.existsSync(result + '.1')) {
     await req('hibernate');
-    fs.writeFileSync(result + '.1', '{}');
+    put(result + '.1', '{}');
     process.kill(process.ppid, 'SIGTERM');
     await wait(300);
     process.exit(0);
   }
-  fs.writeFileSync(result + '.2', JSON.stringify({ signal: process.env.BERTH_SHIM_SIGNAL ?? null }));
+  put(result + '.2', JSON.stringify({ signal: process.env.BERTH_SHIM_SIGNAL ?? null }));
   process.exit(7);
 })();
 `;
