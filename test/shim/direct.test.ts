@@ -92,6 +92,62 @@ describeE2E('shim: driven over ttrpc', () => {
     for (const dir of cgroups) expect(fs.existsSync(dir)).toBe(false); // the runtime removed them
   });
 
+  it('lets Wait return only once the output is copied out, its FIFO closed', async () => {
+    // ctr 1.6 closes its FIFOs when it deletes the task, before reading them
+    // to the end: what the shim has not copied out by the time Wait returns
+    // is lost. A slow reader leaves ~130 KB in the pipe and the shim when the
+    // process exits; once Wait returns, the FIFO must hold the rest and no
+    // writer any more (a read gives data, then EOF — never EAGAIN).
+    const openedBy = (file: string): number[] => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+      .filter((d) => {
+        try {
+          return fs.readdirSync(`/proc/${d}/fd`).some((fd) => {
+            try { return fs.readlinkSync(`/proc/${d}/fd/${fd}`) === file; } catch { return false; }
+          });
+        } catch {
+          return false;
+        }
+      }).map(Number);
+    const fifo = path.join(s.dir, 'slow.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      const total = 1_000_000;
+      const bundle = s.bundle('d-slow', ['head', '-c', String(total), '/dev/zero']);
+      await s.task.Create({ id: 'd-slow', bundle, rootfs: [s.rootfsMount()], stdout: fifo });
+      let waited = false;
+      const wait = s.task.Wait({ id: 'd-slow' }, { timeoutMs: 20_000 }).finally(() => { waited = true; });
+      await s.task.Start({ id: 'd-slow' });
+      const buf = Buffer.alloc(8192);
+      let got = 0;
+      const read = (): number | 'again' => {
+        try {
+          return fs.readSync(reader, buf, 0, buf.length, null);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return 'again';
+          throw err;
+        }
+      };
+      while (!waited) { // 8 KB per 5 ms: the process exits long before this reader is through
+        const n = read();
+        if (typeof n === 'number') got += n;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect((await wait).exitStatus).toBe(0);
+      expect(openedBy(fifo)).toEqual([]); // the shim was through (it still held the FIFO to copy the rest)
+      for (;;) {
+        const n = read();
+        expect(n).not.toBe('again');
+        if (n === 0) break;
+        got += n as number;
+      }
+      expect(got).toBe(total);
+      await s.task.Delete({ id: 'd-slow' }, { timeoutMs: 10_000 });
+    } finally {
+      fs.closeSync(reader);
+    }
+  });
+
   describe('with a running container', () => {
     const id = 'd-run';
     let pid = 0;

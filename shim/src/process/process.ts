@@ -44,20 +44,24 @@ export abstract class Process {
     return this.status === 'stopped' || (this.status === 'deleted' && this.exitedAt !== ZERO);
   }
 
-  /** Resolves once the process has exited (or will never run). */
+  /** Resolves once the process's exit has been reported (or it will never run). */
   wait(): Promise<void> {
     return this.done;
   }
 
-  /** Records the exit; returns false if it was already recorded. */
+  /** Records the exit; returns false if it was already recorded. Wait returns at reported(). */
   setExited(status: number, at: Timestamp): boolean {
     if (this.status === 'stopped' || this.status === 'deleted') return false;
     this.exitStatus = status;
     this.exitedAt = at;
     this.status = 'stopped';
-    this.resolveDone();
     void this.io?.exited();
     return true;
+  }
+
+  /** The exit has been published: Wait returns. */
+  reported(): void {
+    this.resolveDone();
   }
 
   /** Takes over the recorded state of a process a previous server ran (after hibernation). */

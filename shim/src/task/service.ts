@@ -38,6 +38,15 @@ import { Container } from './container';
 const STATUS = { unknown: 0, created: 1, running: 2, stopped: 3, paused: 4, pausing: 5 } as const;
 const SIGKILL = 9;
 
+/**
+ * How long an exit waits for the process's output to be copied out before
+ * Wait returns and TaskExit goes out (see exitOf). The bound is for a
+ * process that left a survivor holding its stdout, or a FIFO nobody reads;
+ * 2 s, as containerd's shim waits for the copies at delete and Docker for
+ * its streams at an exit.
+ */
+export const EXIT_OUTPUT_WAIT_MS = 2000;
+
 export interface ServiceConfig {
   namespace: string;
   native: ControlChannel;
@@ -94,6 +103,8 @@ export class TaskService {
   private readonly creating = new Set<string>();
   /** Runtime calls made outside any request (after an exit). */
   private background = 0;
+  /** The exits being reported, in order (exitOf). */
+  private reports: Promise<void> = Promise.resolve();
 
   constructor(private readonly cfg: ServiceConfig) {}
 
@@ -156,6 +167,7 @@ export class TaskService {
     const c = this.container(r.id);
     const p = c.process(r.execId ?? '');
     return p.lock.run(async () => {
+      if (p.exited) await p.wait(); // its TaskExit goes out before TaskDelete
       if (p instanceof InitProcess) {
         // Hold the init's exit until TaskStart is queued (eventSendMu).
         this.cfg.exits.hold(p.pid);
@@ -457,7 +469,16 @@ export class TaskService {
     sub.close();
   }
 
-  /** A reaped process of ours: record it, publish TaskOOM (if the OOM killer struck) and TaskExit. */
+  /**
+   * A reaped process of ours: record it at once (State says stopped), then,
+   * once its output has been copied out (at most EXIT_OUTPUT_WAIT_MS),
+   * publish TaskOOM (if the OOM killer struck) and TaskExit and let Wait
+   * return. A client that acts on the exit then has all the output: ctr 1.6
+   * (`ctr run`) closes its FIFOs *before* reading them to the end when it
+   * deletes the task, and lost the tail of a large output now and then
+   * under load — with containerd's own shim as well. Exits are reported in
+   * the order they were reaped.
+   */
   private exitOf(c: Container, p: Process, e: ExitRecord): void {
     const status = exitStatus(e.status);
     const log = this.cfg.log.child({ id: c.id, exec: p.isInit ? undefined : p.id });
@@ -469,11 +490,20 @@ export class TaskService {
     }
     const recorded = p instanceof InitProcess ? p.exitedWith(status, e.exitedAt, log) : p.setExited(status, e.exitedAt);
     if (!recorded) return;
-    this.checkOom(c);
     log.debug('process exited', { component: 'shim.exits', pid: e.pid, status });
-    this.cfg.publisher.publish('TaskExit', {
-      containerId: c.id, id: p.id, pid: e.pid, exitStatus: status, exitedAt: e.exitedAt,
-    }, e.exitedAt);
+    const copied = p.io ? p.io.wait(EXIT_OUTPUT_WAIT_MS) : Promise.resolve();
+    this.background++;
+    this.reports = this.reports.then(() => copied).then(() => {
+      try {
+        this.checkOom(c);
+        this.cfg.publisher.publish('TaskExit', {
+          containerId: c.id, id: p.id, pid: e.pid, exitStatus: status, exitedAt: e.exitedAt,
+        }, e.exitedAt);
+      } finally {
+        p.reported();
+        this.background--;
+      }
+    });
   }
 }
 
