@@ -15,6 +15,8 @@ export class Container {
   /** controller → cgroup path of the init, for Stats and OOM counting. */
   cgroups = new Map<string, string>();
   oomKills = 0;
+  /** Its processes' exits being reported, in the order they were reaped (TaskService.exitOf). */
+  reports: Promise<void> = Promise.resolve();
 
   constructor(readonly id: string, readonly bundle: string, readonly init: InitProcess) {}
 

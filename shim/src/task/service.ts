@@ -103,8 +103,6 @@ export class TaskService {
   private readonly creating = new Set<string>();
   /** Runtime calls made outside any request (after an exit). */
   private background = 0;
-  /** The exits being reported, in order (exitOf). */
-  private reports: Promise<void> = Promise.resolve();
 
   constructor(private readonly cfg: ServiceConfig) {}
 
@@ -476,8 +474,9 @@ export class TaskService {
    * return. A client that acts on the exit then has all the output: ctr 1.6
    * (`ctr run`) closes its FIFOs *before* reading them to the end when it
    * deletes the task, and lost the tail of a large output now and then
-   * under load — with containerd's own shim as well. Exits are reported in
-   * the order they were reaped.
+   * under load — with containerd's own shim as well. A container's exits
+   * are reported in the order they were reaped; other containers of the
+   * shim do not wait for them.
    */
   private exitOf(c: Container, p: Process, e: ExitRecord): void {
     const status = exitStatus(e.status);
@@ -493,7 +492,7 @@ export class TaskService {
     log.debug('process exited', { component: 'shim.exits', pid: e.pid, status });
     const copied = p.io ? p.io.wait(EXIT_OUTPUT_WAIT_MS) : Promise.resolve();
     this.background++;
-    this.reports = this.reports.then(() => copied).then(() => {
+    c.reports = c.reports.then(() => copied).then(() => {
       try {
         this.checkOom(c);
         this.cfg.publisher.publish('TaskExit', {
