@@ -148,6 +148,27 @@ describeE2E('shim: driven over ttrpc', () => {
     }
   });
 
+  it('reports an exit whose output nobody reads after 2 s, without holding back the other containers\' exits', async () => {
+    // A's 140 KB fit in its pipe and the shim but not in the FIFO nobody
+    // reads: A exits, its copy cannot finish. B, killed after A's exit was
+    // recorded, is reported first; A once the 2 s are up.
+    const fifo = path.join(s.dir, 'unread-a.fifo');
+    execFileSync('mkfifo', [fifo]);
+    await s.task.Create({ id: 'd-a', bundle: s.bundle('d-a', ['head', '-c', '140000', '/dev/zero']), rootfs: [s.rootfsMount()], stdout: fifo });
+    await s.task.Create({ id: 'd-b', bundle: s.bundle('d-b', ['sleep', '100000']), rootfs: [s.rootfsMount()] });
+    await s.task.Start({ id: 'd-b' });
+    const waitA = s.task.Wait({ id: 'd-a' }, { timeoutMs: 20_000 });
+    await s.task.Start({ id: 'd-a' });
+    await eventually(async () => (await s.task.State({ id: 'd-a' })).status === 3, 10_000, 'd-a stopped'); // recorded at once
+    await s.task.Kill({ id: 'd-b', signal: 9 });
+    expect((await s.task.Wait({ id: 'd-b' }, { timeoutMs: 10_000 })).exitStatus).toBe(137);
+    expect((await waitA).exitStatus).toBe(0);
+    await eventually(() => s.sink.topics('d-a').includes('/tasks/exit'), 5000, 'd-a\'s TaskExit');
+    const exits = s.sink.events.filter((e) => e.topic === '/tasks/exit' && ['d-a', 'd-b'].includes(e.event.containerId as string));
+    expect(exits.map((e) => e.event.containerId)).toEqual(['d-b', 'd-a']);
+    for (const id of ['d-a', 'd-b']) await s.task.Delete({ id }, { timeoutMs: 10_000 });
+  });
+
   describe('with a running container', () => {
     const id = 'd-run';
     let pid = 0;
