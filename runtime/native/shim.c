@@ -166,8 +166,10 @@ struct oomwatch {
 	int used;		/* the slot holds a watch */
 };
 /* Static, not malloc'd: a hibernated reaper that never mallocs has no heap
- * (bench/shim counts every page of it); only the slots in use are touched. */
+ * (bench/shim counts every page of it). Slots are taken lowest first and only
+ * [0, noom) is ever looked at, so the pages beyond stay untouched. */
 static struct oomwatch ooms[MAX_OOM];
+static int noom;		/* one past the highest slot in use */
 static int oom_pending;		/* some watch has `pending` set */
 
 static void flush_queued(void);
@@ -385,7 +387,7 @@ static void console_close(struct console *c)
 
 static struct oomwatch *find_oom(const char *name)
 {
-	for (int i = 0; i < MAX_OOM; i++)
+	for (int i = 0; i < noom; i++)
 		if (ooms[i].used && strcmp(ooms[i].name, name) == 0)
 			return &ooms[i];
 	return NULL;
@@ -398,6 +400,8 @@ static void oom_free(struct oomwatch *w)
 	if (w->events >= 0)
 		close(w->events);
 	w->used = 0;
+	while (noom > 0 && !ooms[noom - 1].used)
+		noom--;
 }
 
 /* memory.events' oom_kill count, or -1 if it cannot be read (cgroup gone). */
@@ -605,7 +609,7 @@ static void handle_request(char *buf, uint32_t len)
 		if (old)
 			oom_free(old);	/* a container id used again */
 		struct oomwatch *w = NULL;
-		for (int i = 0; i < MAX_OOM && !w; i++)
+		for (int i = 0; i <= noom && i < MAX_OOM && !w; i++)
 			if (!ooms[i].used)
 				w = &ooms[i];
 		if (!w || strlen(f[2]) >= sizeof(w->name)) {
@@ -613,6 +617,8 @@ static void handle_request(char *buf, uint32_t len)
 			return;
 		}
 		memset(w, 0, sizeof(*w));
+		if (w - ooms == noom)
+			noom++;
 		strcpy(w->name, f[2]);
 		w->fd = w->events = -1;
 		w->used = 1;
@@ -702,7 +708,7 @@ static int reap(int *child_status)
  * oldest first): an OOM kill comes before the exit it caused. */
 static void flush_queued(void)
 {
-	for (int i = 0; oom_pending && i < MAX_OOM; i++)
+	for (int i = 0; oom_pending && i < noom; i++)
 		if (ooms[i].used && ooms[i].pending) {
 			ooms[i].pending = 0;
 			send_oom(&ooms[i]);
@@ -898,7 +904,7 @@ static int reaper_main(int argc, char **argv)
 			pfd[n++] = (struct pollfd){ .fd = re ? k->relay : -1, .events = re };
 		}
 		int consoles_end = n;
-		for (int i = 0; i < MAX_OOM; i++)
+		for (int i = 0; i < noom; i++)
 			if (ooms[i].used) {
 				slot_of[n] = i;
 				pfd[n++] = (struct pollfd){ .fd = ooms[i].fd, .events = POLLIN };
