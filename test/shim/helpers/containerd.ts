@@ -202,6 +202,17 @@ export function listProcesses(): { pid: number; ppid: number; cmdline: string; s
   return out;
 }
 
+/** The processes (other than this one) that hold `file` open. */
+export function openedBy(file: string): number[] {
+  return listProcesses().map((p) => p.pid).filter((pid) => pid !== process.pid && safeReaddir(`/proc/${pid}/fd`).some((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file;
+    } catch {
+      return false; // closed or gone meanwhile
+    }
+  }));
+}
+
 function safeReaddir(d: string): string[] {
   try {
     return fs.readdirSync(d);
