@@ -21,6 +21,12 @@
  *    plus berth's DiffService.apply in process and GNU tar -xzf onto a plain
  *    directory as a floor. Between runs the image is removed with --sync and
  *    the daemon waited on until its snapshots are gone.
+ * 3. floor (BENCH_ONLY=floor for this part alone): \`ctr version\` (a new
+ *    connection, two unary calls) against containerd, berthd and a minimal
+ *    gRPC responder on node:http2 (FLOOR_SERVER below: canned answers, no
+ *    grpc-js, no work), interleaved in rotating order; wall time per command
+ *    and each server's CPU per command (utime + stime from /proc). What a
+ *    server on node:http2 costs per connection and call, whatever runs on it.
  * Median of RUNS (≥ 5) runs each; ratios are berth / peer (lower is better).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -29,6 +35,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { measure, median } from '../support/measure';
 import * as zlib from 'node:zlib';
 import { Client } from '../../supervisor/src/client/client';
 import { RemoteSnapshotter } from '../../supervisor/src/client/snapshots';
@@ -42,10 +49,6 @@ const execFileP = promisify(execFile);
 const RUNS = Math.max(5, parseInt(process.env.RUNS ?? '7', 10));
 const OPS = parseInt(process.env.OPS ?? '20', 10);
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
 async function startContainerd(dir: string): Promise<{ sock: string; proc: ChildProcess }> {
@@ -292,6 +295,59 @@ async function unpackBench(tmp: string, csock: string, bsock: string): Promise<R
   };
 }
 
+/**
+ * The least a gRPC server on node:http2 can do: answer every unary call with
+ * a canned message (VersionResponse{version, revision}; other methods decode
+ * it as they can) and status OK, the way grpc-js does — headers, the message,
+ * then trailers once Node asks for them.
+ */
+const FLOOR_SERVER = `
+const http2 = require('node:http2');
+const msg = Buffer.concat([Buffer.from([0x0a, 5]), Buffer.from('floor'), Buffer.from([0x12, 1]), Buffer.from('0')]);
+const frame = Buffer.alloc(5 + msg.length);
+frame.writeUInt32BE(msg.length, 1);
+msg.copy(frame, 5);
+const server = http2.createServer();
+server.on('stream', (stream) => {
+  stream.on('data', () => {});
+  stream.on('end', () => {
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
+    stream.end(frame);
+  });
+});
+server.listen(process.argv[1]);
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** CPU time (user + system) of a process so far, ms. */
+function cpuMs(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // fields 14, 15 (clock ticks of 1/100 s)
+}
+
+async function floorBench(tmp: string, daemons: { name: string; sock: string; pid: number }[]): Promise<Record<string, number>> {
+  const sock = path.join(tmp, 'floor.sock');
+  const floor = spawn(process.execPath, ['-e', FLOOR_SERVER, sock], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
+    if (!fs.existsSync(sock)) throw new Error('the node:http2 floor server did not start');
+    const servers = [...daemons, { name: 'nodeHttp2Floor', sock, pid: floor.pid! }];
+    const rounds = OPS * RUNS;
+    const cpu0 = servers.map((x) => cpuMs(x.pid));
+    const times = measure(servers.map((x) => ({ name: x.name, cmd: ['ctr', '--address', x.sock, 'version'] })), rounds);
+    const cpu = servers.map((x, i) => (cpuMs(x.pid) - cpu0[i]) / (rounds + 2)); // + the 2 warm-up rounds
+    const out: Record<string, number> = {};
+    servers.forEach((x, i) => {
+      out[`${x.name}CtrVersionMs`] = median(times.get(x.name)!);
+      out[`${x.name}CpuMsPerCommand`] = cpu[i];
+    });
+    return out;
+  } finally {
+    floor.kill('SIGTERM');
+  }
+}
+
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-snapshots-'));
   const cdir = path.join(tmp, 'containerd');
@@ -300,16 +356,24 @@ async function main(): Promise<void> {
   let berthd: Daemon | undefined;
   try {
     berthd = await startBerthd({ dir: fs.mkdtempSync(path.join(tmp, 'berthd-')) });
-    const chain = await chainBench(tmp, sock, berthd.address);
-    // BENCH_ONLY=chain skips the (minutes long) unpack part
-    const unpack = process.env.BENCH_ONLY === 'chain' ? undefined : await unpackBench(tmp, sock, berthd.address);
+    const only = process.env.BENCH_ONLY; // chain | floor: that part alone (unpack takes minutes)
+    const chain = only === undefined || only === 'chain' ? await chainBench(tmp, sock, berthd.address) : undefined;
+    const floor = only === undefined || only === 'floor'
+      ? await floorBench(tmp, [{ name: 'containerd', sock, pid: proc.pid! }, { name: 'berthd', sock: berthd.address, pid: berthd.proc.pid! }])
+      : undefined;
+    const unpack = only === undefined ? await unpackBench(tmp, sock, berthd.address) : undefined;
     const round = (x: number): number => Math.round(x * 100) / 100;
     const result = {
       runs: RUNS,
-      chain10: {
+      chain10: chain && {
         ...Object.fromEntries(Object.entries(chain).map(([k, v]) => [k, round(v)])),
         ratioBerthdVsContainerdSameCtr: round(chain.berthdCtrMs / chain.containerdCtrMs),
         ratioBerthdVsContainerdSameGrpcClient: round(chain.berthdGrpcMs / chain.containerdGrpcMs),
+      },
+      floor: floor && {
+        ...Object.fromEntries(Object.entries(floor).map(([k, v]) => [k, round(v)])),
+        ratioBerthdVsContainerd: round(floor.berthdCtrVersionMs / floor.containerdCtrVersionMs),
+        ratioNodeHttp2FloorVsContainerd: round(floor.nodeHttp2FloorCtrVersionMs / floor.containerdCtrVersionMs),
       },
       unpack: unpack && {
         ...Object.fromEntries(Object.entries(unpack).map(([k, v]) => [k, round(v)])),

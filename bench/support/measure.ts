@@ -23,11 +23,16 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Wall-clock milliseconds of each run of each variant, interleaved. */
+/**
+ * Wall-clock milliseconds of each run of each variant, interleaved; the order
+ * rotates from round to round, so that no variant always runs first (after
+ * the others' clean-up) or last.
+ */
 export function measure(variants: Variant[], rounds: number, warmup = 2): Map<string, number[]> {
   const out = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   for (let r = -warmup; r < rounds; r++) {
-    for (const v of variants) {
+    const k = (r + warmup) % variants.length;
+    for (const v of [...variants.slice(k), ...variants.slice(0, k)]) {
       v.before?.();
       const t0 = process.hrtime.bigint();
       const res = spawnSync(v.cmd[0], v.cmd.slice(1), { stdio: 'ignore', ...v.opts });
