@@ -1,25 +1,11 @@
 import { InvalidArgumentError } from '../../../proto/src/errdefs';
 import { formatStatsEvent } from '../cgroups';
 import { Container } from '../container/container';
+import { parseDuration } from '../duration';
 import type { Args, CommandSpec } from './command';
 import { checkSystemdCgroup } from './systemd';
 
 type EventsArgs = Args & { id: string; interval: string; stats: boolean };
-
-/** Go durations as runc's --interval takes them: "5s", "500ms", "1m30s". */
-export function parseDuration(s: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let ms = 0;
-  let rest = s.trim();
-  if (rest === '0') return 0;
-  while (rest) {
-    const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/.exec(rest);
-    if (!m) throw new InvalidArgumentError(`invalid duration ${JSON.stringify(s)}`);
-    ms += Number(m[1]) * units[m[2]];
-    rest = rest.slice(m[0].length);
-  }
-  return ms;
-}
 
 export const eventsCommand: CommandSpec<EventsArgs> = {
   name: 'events',
