@@ -128,3 +128,47 @@ test('a container keeps the content its labels reference', async () => {
   await collectGarbage(c);
   expect(await contentDigests(c)).toEqual([]);
 });
+
+/** Until fn is true, or fails after ms. */
+async function eventually(fn: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('the scheduler (io.containerd.gc.v1.scheduler)', () => {
+  test('collects a deletion by itself, without sync', async () => {
+    const c = d.client('gc-scheduled');
+    let loose = '';
+    const { lease } = await c.call('leases', 'Create', { id: 'scheduled', labels: {} });
+    c.lease = lease.id;
+    loose = await blob(c);
+    c.lease = undefined;
+    expect(await contentDigests(c)).toEqual([loose]);
+    await c.call('leases', 'Delete', { id: 'scheduled' }); // no sync: the deletion asks for a collection
+    await eventually(async () => (await contentDigests(c)).length === 0, 5000);
+  });
+
+  test('honours containerd settings: with deletions not counted, only a sync collects', async () => {
+    const quiet = await startDaemon({
+      extraConfig: '[plugins."io.containerd.gc.v1.scheduler"]\n  pause_threshold = 0.1\n  deletion_threshold = 1000000\n  mutation_threshold = 0\n  schedule_delay = "0s"\n  startup_delay = "0s"\n',
+    });
+    try {
+      const c = quiet.client('gc-quiet');
+      const { lease } = await c.call('leases', 'Create', { id: 'quiet', labels: {} });
+      c.lease = lease.id;
+      const loose = await blob(c);
+      c.lease = undefined;
+      await c.call('leases', 'Delete', { id: 'quiet' });
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await contentDigests(c)).toEqual([loose]);
+      await collectGarbage(c);
+      expect(await contentDigests(c)).toEqual([]);
+    } finally {
+      await quiet.stop();
+      removeDir(quiet.dir);
+    }
+  });
+});

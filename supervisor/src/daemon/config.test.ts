@@ -27,7 +27,7 @@ describe('config', () => {
 
   it('prints TOML that reads back to the same config', () => {
     const cfg = defaultConfig();
-    cfg.plugins['io.containerd.gc.v1.scheduler'] = { schedule_delay: '100ms' };
+    cfg.plugins['io.containerd.gc.v1.scheduler'] = { pause_threshold: 0.02, deletion_threshold: 0, mutation_threshold: 100, schedule_delay: '0s', startup_delay: '100ms' };
     const back = mergeConfig(defaultConfig(), parse(configToToml(cfg)) as Record<string, unknown>);
     expect(back).toEqual(cfg);
   });

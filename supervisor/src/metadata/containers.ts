@@ -131,6 +131,7 @@ export class ContainerStore {
   delete(ns: string, id: string): void {
     this.db.tx(() => {
       if (!this.db.remove(containerKey(ns, id))) throw new NotFoundError(`container "${id}" in namespace "${ns}": not found`);
+      this.db.markDirty(); // its snapshot and gc.ref labels may be all that held something
     });
   }
 }

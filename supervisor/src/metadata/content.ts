@@ -93,6 +93,7 @@ export class ContentStore {
     parseDigest(digest);
     this.db.tx(() => {
       if (!this.db.remove(blobKey(ns, digest))) throw new NotFoundError(`content digest ${digest}: not found`);
+      this.db.markDirty();
     });
   }
 

@@ -23,9 +23,14 @@ export type Key = (string | number)[];
 
 export class MetadataDB {
   readonly db: RootDatabase<unknown, Key>;
-  /** Bumped by every mutation that removes something, so the GC scheduler knows to run. */
-  deletions = 0;
-  private deleteListeners: Array<() => void> = [];
+  /**
+   * Deletions since the last collection (containerd's DB.dirty): the stores
+   * mark one when they remove an image, container, blob, snapshot, lease or
+   * lease resource; the collector resets it in its transaction.
+   */
+  dirty = 0;
+  private mutationCallbacks: Array<(dirty: boolean) => void> = [];
+  private depth = 0;
 
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -35,20 +40,41 @@ export class MetadataDB {
     this.db = open<unknown, Key>({ path: path.join(dir, 'meta.lmdb'), encoding: 'msgpack', compression: false, noMetaSync: true });
   }
 
-  /** Runs fn in one write transaction; what fn throws aborts it. */
-  tx<T>(fn: () => T): T {
+  /**
+   * Runs fn in one write transaction; what fn throws aborts it. Once the
+   * outermost transaction has committed, the mutation callbacks hear of it,
+   * told whether deletions wait for a collection (containerd's DB.Update);
+   * the collector's own transaction does not tell them (notify false).
+   */
+  tx<T>(fn: () => T, notify = true): T {
     let out: T | undefined;
     let failure: unknown;
-    this.db.transactionSync(() => {
-      try {
-        out = fn();
-      } catch (err) {
-        failure = err;
-        throw err;
-      }
-    });
+    this.depth++;
+    try {
+      this.db.transactionSync(() => {
+        try {
+          out = fn();
+        } catch (err) {
+          failure = err;
+          throw err;
+        }
+      });
+    } finally {
+      this.depth--;
+    }
     if (failure) throw failure;
+    if (notify && this.depth === 0) for (const cb of this.mutationCallbacks) cb(this.dirty > 0);
     return out as T;
+  }
+
+  /** Notes a deletion that a collection should follow (inside the deleting transaction). */
+  markDirty(): void {
+    this.dirty++;
+  }
+
+  /** Calls fn after each committed write transaction with whether deletions wait (RegisterMutationCallback). */
+  onMutation(fn: (dirty: boolean) => void): void {
+    this.mutationCallbacks.push(fn);
   }
 
   get<T>(key: Key): T | undefined {
@@ -60,9 +86,7 @@ export class MetadataDB {
   }
 
   remove(key: Key): boolean {
-    const had = this.db.removeSync(key);
-    if (had) this.noteDeletion();
-    return had;
+    return this.db.removeSync(key);
   }
 
   /** Entries whose key is prefix + exactly `extra` more parts (1 by default). */
@@ -84,16 +108,6 @@ export class MetadataDB {
       if (k.length > prefix.length && prefix.every((p, i) => k[i] === p)) keys.push(k);
     }
     for (const k of keys) this.db.removeSync(k);
-    if (keys.length) this.noteDeletion();
-  }
-
-  noteDeletion(): void {
-    this.deletions++;
-    for (const l of this.deleteListeners) l();
-  }
-
-  onDeletion(fn: () => void): void {
-    this.deleteListeners.push(fn);
   }
 
   /** Namespaces that exist. */

@@ -44,7 +44,14 @@ export interface SnapshotCollector {
 }
 
 export interface GCStats {
+  /** The whole collection, ms. */
   durationMs: number;
+  /**
+   * Its metadata part (mark and sweep in one transaction), ms: what the
+   * scheduler paces by, as containerd's (GCStats.Elapsed is MetaD; the
+   * backends' and the content store's clean-ups come after it).
+   */
+  metaMs: number;
   removed: { content: number; ingests: number; leases: number; snapshots: number; blobFiles: number; ingestDirs: number };
 }
 
@@ -111,7 +118,12 @@ export class GarbageCollector {
   private async run(): Promise<GCStats> {
     const start = Date.now();
     const removed = { content: 0, ingests: 0, leases: 0, snapshots: 0, blobFiles: 0, ingestDirs: 0 };
-    const { liveBlobs, liveIngests } = this.db.tx(() => this.markAndSweep(removed));
+    const t0 = process.hrtime.bigint();
+    const { liveBlobs, liveIngests } = this.db.tx(() => {
+      this.db.dirty = 0; // what was deleted before this transaction is collected by it
+      return this.markAndSweep(removed);
+    }, false);
+    const metaMs = Number(process.hrtime.bigint() - t0) / 1e6;
     // Files that no namespace references any more.
     for (const d of this.local.listBlobs()) {
       if (!liveBlobs.has(d)) {
@@ -121,7 +133,7 @@ export class GarbageCollector {
     }
     removed.ingestDirs = this.local.removeIngestsExcept(liveIngests).length;
     for (const s of this.snapshots) await s.cleanup?.();
-    const stats = { durationMs: Date.now() - start, removed };
+    const stats = { durationMs: Date.now() - start, metaMs, removed };
     this.log.debug('garbage collected', stats);
     return stats;
   }
@@ -220,38 +232,176 @@ export class GarbageCollector {
   }
 }
 
+export interface GCSchedulerConfig {
+  /** pause_threshold: the largest share of time spent collecting, 0–0.5 (0.02). */
+  pauseThreshold: number;
+  /** deletion_threshold: collect at once after this many deletions, 0 = off (0). */
+  deletionThreshold: number;
+  /** mutation_threshold: collect at the next chance after this many write transactions, 0 = off (100). */
+  mutationThreshold: number;
+  /** schedule_delay: from a trigger to its collection, ms (0). */
+  scheduleDelayMs: number;
+  /** startup_delay: the first collection after start, ms; 0 = none (100). */
+  startupDelayMs: number;
+}
+
+export const DEFAULT_GC_SCHEDULER: GCSchedulerConfig = { pauseThreshold: 0.02, deletionThreshold: 0, mutationThreshold: 100, scheduleDelayMs: 0, startupDelayMs: 100 };
+
+interface Waiter {
+  resolve(stats: GCStats): void;
+  reject(err: Error): void;
+}
+
 /**
- * Runs the collector after deletions, coalescing bursts (containerd's gc
- * scheduler with deletion_threshold / schedule_delay); sync callers use
- * collect() directly.
+ * When to collect: containerd's gc/scheduler (the io.containerd.gc.v1.scheduler
+ * plugin), on the metadata store's mutation callbacks.
+ *
+ * - After a write transaction that leaves deletions uncollected: at once
+ *   (after schedule_delay) when no collection is scheduled; otherwise at the
+ *   scheduled one, unless deletion_threshold deletions have piled up.
+ * - After each collection the next is scheduled an interval later that keeps
+ *   collections under pause_threshold of the time (average duration of their
+ *   metadata part ÷ threshold − that average); when it comes and nothing was deleted (nor
+ *   mutation_threshold transactions made, nor a collection asked for) it is
+ *   skipped and scheduled again.
+ * - A sync delete (scheduleAndWait) asks for a collection after
+ *   schedule_delay and waits for its stats. Unlike containerd, one asked for
+ *   while a collection runs waits for the next collection, not that one: the
+ *   running one may have swept before the caller's deletion.
  */
 export class GCScheduler {
+  private readonly cfg: GCSchedulerConfig;
   private timer: NodeJS.Timeout | undefined;
+  /** When the scheduled collection runs (Date.now() ms), if one is. */
+  private next: number | undefined;
+  private last: number | undefined;
+  private interval = 1000;
+  private gcTime = 0;
+  private collections = 0;
+  private triggered = false;
+  private deletions = 0;
+  private mutations = 0;
+  private running = false;
+  private closed = false;
+  /** Waiting for the next collection to start; `late`: asked during a run, for the one after it. */
+  private waiters: Waiter[] = [];
+  private late: Waiter[] = [];
 
   constructor(
-    private readonly gc: GarbageCollector,
-    private readonly delayMs: number,
+    private readonly gc: Pick<GarbageCollector, 'collect'>,
+    db: Pick<MetadataDB, 'onMutation'>,
+    cfg: Partial<GCSchedulerConfig>,
     private readonly log: Logger,
-  ) {}
-
-  schedule(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.gc.collect().catch((err) => this.log.error('garbage collection failed', { err }));
-    }, this.delayMs);
-    this.timer.unref();
+  ) {
+    const c = { ...DEFAULT_GC_SCHEDULER, ...cfg };
+    // containerd's bounds, applied the same silent way
+    this.cfg = {
+      pauseThreshold: Math.min(Math.max(c.pauseThreshold, 0), 0.5),
+      deletionThreshold: c.deletionThreshold,
+      mutationThreshold: Math.max(c.mutationThreshold, 0),
+      scheduleDelayMs: Math.max(c.scheduleDelayMs, 0),
+      startupDelayMs: Math.max(c.startupDelayMs, 0),
+    };
+    if (this.cfg.startupDelayMs > 0) this.schedule(this.cfg.startupDelayMs);
+    db.onMutation((dirty) => this.event(true, dirty));
   }
 
-  async collect(): Promise<GCStats> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    return this.gc.collect();
+  /** The effective settings (containerd exports them as the plugin's metadata). */
+  get config(): Readonly<GCSchedulerConfig> {
+    return this.cfg;
+  }
+
+  /** Asks for a collection and resolves with its stats (containerd's ScheduleAndWait). */
+  scheduleAndWait(): Promise<GCStats> {
+    if (this.closed) return Promise.reject(new Error('garbage collector stopped'));
+    return new Promise<GCStats>((resolve, reject) => {
+      if (this.running) {
+        this.late.push({ resolve, reject });
+        return;
+      }
+      this.waiters.push({ resolve, reject });
+      this.event(false, false);
+    });
   }
 
   close(): void {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const w of [...this.waiters, ...this.late]) w.reject(new Error('garbage collector stopped'));
+    this.waiters = [];
+    this.late = [];
+  }
+
+  private event(mutation: boolean, dirty: boolean): void {
+    if (this.closed) return;
+    if (dirty) this.deletions++;
+    if (mutation) this.mutations++;
+    else this.triggered = true;
+    const { deletionThreshold: dt, mutationThreshold: mt, scheduleDelayMs } = this.cfg;
+    if (
+      this.triggered ||
+      (dt > 0 && this.deletions >= dt) ||
+      (this.next === undefined && ((dt === 0 && this.deletions > 0) || (mt > 0 && this.mutations >= mt)))
+    ) {
+      if (this.next === undefined || this.next > Date.now() + scheduleDelayMs) this.schedule(scheduleDelayMs);
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.next = Date.now() + ms;
+    this.timer = setTimeout(() => void this.fire(), ms);
+    this.timer.unref(); // pending collections do not keep the daemon up
+  }
+
+  private async fire(): Promise<void> {
+    this.timer = undefined;
+    // What comes in during the run counts for the next one (containerd's loop
+    // reads its events after the collection; those older than it are dropped).
+    if (this.running) return;
+    const { mutationThreshold: mt } = this.cfg;
+    if (!this.triggered && this.last !== undefined && this.deletions === 0 && (mt === 0 || this.mutations < mt)) {
+      this.schedule(this.interval);
+      return;
+    }
+    this.running = true;
+    this.next = undefined;
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.triggered = false;
+    this.deletions = 0;
+    this.mutations = 0;
+    let stats: GCStats | undefined;
+    let failure: Error | undefined;
+    try {
+      stats = await this.gc.collect();
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err));
+      this.log.error('garbage collection failed', { err: failure.message });
+    } finally {
+      this.running = false;
+    }
+    if (this.closed) return;
+    const end = Date.now();
+    if (stats) {
+      this.gcTime += stats.metaMs;
+      this.collections++;
+      if (this.cfg.pauseThreshold > 0) {
+        const avg = this.gcTime / this.collections;
+        this.interval = avg / this.cfg.pauseThreshold - avg;
+      }
+      this.schedule(this.interval);
+    } else {
+      // containerd: the same wait again plus a second
+      this.schedule((this.last === undefined ? this.interval : end - this.last) + 1000);
+    }
+    this.last = end;
+    for (const w of waiters) (stats ? w.resolve(stats) : w.reject(failure!));
+    if (this.late.length) {
+      this.waiters.push(...this.late);
+      this.late = [];
+      this.event(false, false);
+    }
   }
 }

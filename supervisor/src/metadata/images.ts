@@ -118,6 +118,7 @@ export class ImageStore {
   delete(ns: string, name: string): void {
     this.db.tx(() => {
       if (!this.db.remove(imageKey(ns, name))) throw new NotFoundError(`image ${JSON.stringify(name)}: not found`);
+      this.db.markDirty();
     });
   }
 }

@@ -57,6 +57,7 @@ export class LeaseManager {
     this.db.tx(() => {
       if (!this.db.get(leaseKey(ns, id))) throw new NotFoundError(`lease ${JSON.stringify(id)}: not found`);
       this.db.removeTree(leaseKey(ns, id));
+      this.db.markDirty();
     });
   }
 
@@ -79,6 +80,7 @@ export class LeaseManager {
     this.db.tx(() => {
       if (!this.db.get(leaseKey(ns, id))) throw new NotFoundError(`lease ${JSON.stringify(id)}: not found`);
       this.db.remove([...leaseKey(ns, id), r.type, r.id]);
+      this.db.markDirty();
     });
   }
 

@@ -10,7 +10,8 @@ import { PluginType, register } from '../daemon/plugins';
 import { ContainerStore } from './containers';
 import { ContentStore } from './content';
 import { MetadataDB } from './db';
-import { GarbageCollector, GCScheduler } from './gc';
+import { parseDuration } from '../../../runtime/src/duration';
+import { DEFAULT_GC_SCHEDULER, GarbageCollector, GCScheduler, type GCSchedulerConfig } from './gc';
 import { ImageStore } from './images';
 import { LeaseManager } from './leases';
 import { NamespaceStore } from './namespaces';
@@ -67,12 +68,52 @@ register<GCScheduler>({
   type: PluginType.GC,
   id: 'scheduler',
   requires: [PluginType.Metadata],
-  config: { schedule_delay: '100ms' },
+  // containerd's defaults, under its names
+  config: { pause_threshold: 0.02, deletion_threshold: 0, mutation_threshold: 100, schedule_delay: '0s', startup_delay: '100ms' },
   init: (ic) => {
     const m = ic.get<Metadata>(PluginType.Metadata);
-    const raw = String(ic.config.schedule_delay ?? '100ms');
-    const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(raw);
-    const delay = match ? Number(match[1]) * (match[2] === 's' ? 1000 : 1) : 100;
-    return new GCScheduler(m.gc, delay, ic.log);
+    const s = new GCScheduler(m.gc, m.db, schedulerConfig(ic.config), ic.log.child({ component: 'gc' }));
+    const c = s.config;
+    // what containerd exports for this plugin (ctr plugins ls -d)
+    Object.assign(ic.exports, {
+      PauseThreshold: String(c.pauseThreshold),
+      DeletionThreshold: String(c.deletionThreshold),
+      MutationThreshold: String(c.mutationThreshold),
+      ScheduleDelay: goDuration(c.scheduleDelayMs),
+    });
+    return s;
   },
 });
+
+/** [plugins."io.containerd.gc.v1.scheduler"] → the scheduler's settings; a value of the wrong type is an error. */
+export function schedulerConfig(raw: Record<string, unknown>): GCSchedulerConfig {
+  const num = (k: string, d: number): number => {
+    const v = raw[k] ?? d;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${k}: want a number, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const dur = (k: string, d: number): number => {
+    const v = raw[k];
+    if (v === undefined) return d;
+    if (typeof v !== 'string') throw new Error(`${k}: want a duration such as "100ms", got ${JSON.stringify(v)}`);
+    return parseDuration(v);
+  };
+  const d = DEFAULT_GC_SCHEDULER;
+  return {
+    pauseThreshold: num('pause_threshold', d.pauseThreshold),
+    deletionThreshold: Math.trunc(num('deletion_threshold', d.deletionThreshold)),
+    mutationThreshold: Math.trunc(num('mutation_threshold', d.mutationThreshold)),
+    scheduleDelayMs: dur('schedule_delay', d.scheduleDelayMs),
+    startupDelayMs: dur('startup_delay', d.startupDelayMs),
+  };
+}
+
+/** ms as Go prints a time.Duration: "0s", "100ms", "1.5s", "2m0s". */
+function goDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${s - m * 60}s` : `${Math.floor(m / 60)}h${m % 60}m${s - m * 60}s`;
+}

@@ -252,6 +252,7 @@ export class SnapshotStore {
       if (r.parent) this.db.remove(this.childKey(ns, r.parent, key));
       this.db.remove(this.recKey(ns, key));
       if (lease) this.db.remove(this.leaseKey(ns, lease, key));
+      this.db.markDirty();
     });
     this.dirty = true;
   }

@@ -1,6 +1,5 @@
 /** Containers logic: the container store and its events. */
 import type { Exchange } from '../../events/exchange';
-import type { GCScheduler } from '../../metadata/gc';
 import type { Container } from '../../metadata/containers';
 import type { Metadata } from '../../metadata/plugin';
 
@@ -8,7 +7,6 @@ export class ContainersLocal {
   constructor(
     private readonly m: Metadata,
     private readonly events: Exchange,
-    private readonly gc: GCScheduler,
   ) {}
 
   get(ns: string, id: string): Container {
@@ -43,6 +41,5 @@ export class ContainersLocal {
   delete(ns: string, id: string): void {
     this.m.containers.delete(ns, id);
     this.events.publishTyped(ns, '/containers/delete', 'containerd.events.ContainerDelete', { id });
-    this.gc.schedule();
   }
 }

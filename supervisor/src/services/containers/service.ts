@@ -4,7 +4,6 @@ import { serviceFiles } from '../../../../proto/src/grpc';
 import { PluginType, register } from '../../daemon/plugins';
 import type { Exchange } from '../../events/exchange';
 import type { Container } from '../../metadata/containers';
-import type { GCScheduler } from '../../metadata/gc';
 import type { Metadata } from '../../metadata/plugin';
 import { maskPaths, serverStream, unary } from '../grpc-util';
 import { grpcService } from '../register';
@@ -13,8 +12,8 @@ import { ContainersLocal } from './local';
 register({
   type: PluginType.Service,
   id: 'containers-service',
-  requires: [PluginType.Metadata, PluginType.Event, PluginType.GC],
-  init: (ic) => new ContainersLocal(ic.get<Metadata>(PluginType.Metadata), ic.get<Exchange>(PluginType.Event), ic.get<GCScheduler>(PluginType.GC)),
+  requires: [PluginType.Metadata, PluginType.Event],
+  init: (ic) => new ContainersLocal(ic.get<Metadata>(PluginType.Metadata), ic.get<Exchange>(PluginType.Event)),
 });
 
 const need = (c: Container | null): Container => {

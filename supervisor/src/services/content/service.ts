@@ -9,7 +9,6 @@ import { AlreadyExistsError, GrpcCode, InvalidArgumentError, type BerthError } f
 import { serviceFiles } from '../../../../proto/src/grpc';
 import { PluginType, register } from '../../daemon/plugins';
 import type { Exchange } from '../../events/exchange';
-import type { GCScheduler } from '../../metadata/gc';
 import type { Metadata } from '../../metadata/plugin';
 import type { ContentInfo, ContentStatus, NamespacedWriter } from '../../metadata/content';
 import { maskPaths, requireNamespace, serverStream, toStatus, dateToTimestamp, unary, type Timestamp } from '../grpc-util';
@@ -19,8 +18,8 @@ import { ContentLocal } from './local';
 register({
   type: PluginType.Service,
   id: 'content-service',
-  requires: [PluginType.Metadata, PluginType.Event, PluginType.GC],
-  init: (ic) => new ContentLocal(ic.get<Metadata>(PluginType.Metadata), ic.get<Exchange>(PluginType.Event), ic.get<GCScheduler>(PluginType.GC)),
+  requires: [PluginType.Metadata, PluginType.Event],
+  init: (ic) => new ContentLocal(ic.get<Metadata>(PluginType.Metadata), ic.get<Exchange>(PluginType.Event)),
 });
 
 const infoToPb = (i: ContentInfo) => ({ digest: i.digest, size: i.size, createdAt: i.createdAt, updatedAt: i.updatedAt, labels: i.labels });

@@ -34,7 +34,6 @@ export class ImagesLocal {
   async delete(ns: string, name: string, sync: boolean): Promise<void> {
     this.m.images.delete(ns, name);
     this.events.publishTyped(ns, '/images/delete', 'containerd.services.images.v1.ImageDelete', { name });
-    if (sync) await this.gc.collect();
-    else this.gc.schedule();
+    if (sync) await this.gc.scheduleAndWait();
   }
 }

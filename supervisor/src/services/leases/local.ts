@@ -15,8 +15,7 @@ export class LeasesLocal {
 
   async delete(ns: string, id: string, sync: boolean): Promise<void> {
     this.m.leases.delete(ns, id);
-    if (sync) await this.gc.collect();
-    else this.gc.schedule();
+    if (sync) await this.gc.scheduleAndWait();
   }
 
   list(ns: string, filters: string[]): Lease[] {
@@ -29,7 +28,6 @@ export class LeasesLocal {
 
   deleteResource(ns: string, id: string, r: LeaseResource): void {
     this.m.leases.deleteResource(ns, id, r);
-    this.gc.schedule();
   }
 
   listResources(ns: string, id: string): LeaseResource[] {

@@ -1,12 +1,12 @@
 /**
  * Snapshots logic (containerd services/snapshots/snapshotters.go over
  * metadata/snapshot.go): every loaded snapshotter behind its namespaced
- * SnapshotStore, snapshot events, and GC after a removal.
+ * SnapshotStore and snapshot events (a removal marks the metadata store
+ * dirty, and its collection follows from there).
  */
 import { InvalidArgumentError } from '../../../../proto/src/errdefs';
 import type { Logger } from '../../daemon/logging';
 import type { Exchange } from '../../events/exchange';
-import type { GCScheduler } from '../../metadata/gc';
 import type { Metadata } from '../../metadata/plugin';
 import { SnapshotStore } from '../../metadata/snapshots';
 import { SnapshotsCollector } from '../../metadata/snapshots-gc';
@@ -19,7 +19,6 @@ export class SnapshotsLocal {
     m: Metadata,
     backends: ReadonlyMap<string, Snapshotter>,
     private readonly events: Exchange,
-    private readonly gc: GCScheduler,
     log: Logger,
   ) {
     for (const [name, b] of backends) this.stores.set(name, new SnapshotStore(name, b, m.db, log.child({ component: `snapshots.${name}` })));
@@ -68,7 +67,6 @@ export class SnapshotsLocal {
   remove(ns: string, lease: string | undefined, sn: string, key: string): void {
     this.store(sn).remove(ns, lease, key);
     this.events.publishTyped(ns, '/snapshot/remove', 'containerd.events.SnapshotRemove', { key });
-    this.gc.schedule();
   }
 
   walk(ns: string, sn: string, fn: WalkFunc, filters: string[]): Promise<void> {

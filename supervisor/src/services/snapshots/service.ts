@@ -7,7 +7,6 @@
 import { serviceFiles } from '../../../../proto/src/grpc';
 import { PluginType, register } from '../../daemon/plugins';
 import type { Exchange } from '../../events/exchange';
-import type { GCScheduler } from '../../metadata/gc';
 import type { Metadata } from '../../metadata/plugin';
 import { setLogger } from '../../snapshots/log';
 import type { Info, Snapshotter } from '../../snapshots/snapshotter';
@@ -19,10 +18,10 @@ import { SnapshotsLocal } from './local';
 register({
   type: PluginType.Service,
   id: 'snapshots-service',
-  requires: [PluginType.Metadata, PluginType.Snapshot, PluginType.Event, PluginType.GC],
+  requires: [PluginType.Metadata, PluginType.Snapshot, PluginType.Event],
   init: (ic) => {
     setLogger(ic.log);
-    return new SnapshotsLocal(ic.get<Metadata>(PluginType.Metadata), ic.getAll<Snapshotter>(PluginType.Snapshot), ic.get<Exchange>(PluginType.Event), ic.get<GCScheduler>(PluginType.GC), ic.log);
+    return new SnapshotsLocal(ic.get<Metadata>(PluginType.Metadata), ic.getAll<Snapshotter>(PluginType.Snapshot), ic.get<Exchange>(PluginType.Event), ic.log);
   },
 });
 
