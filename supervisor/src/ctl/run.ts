@@ -84,27 +84,34 @@ async function run(c: Client, a: RunArgs): Promise<number> {
 
   let mounts: Mount[] = [];
   const snapshotter = image ? a.snapshotter : '';
-  if (image) mounts = await c.withLease(() => prepareSnapshot(c, a.snapshotter, a.id, image!.chainId));
   const cleanup = async () => {
     await c.call('containers', 'Delete', { id: a.id }).catch(() => undefined);
     if (snapshotter) await removeSnapshot(c, snapshotter, a.id).catch(() => undefined);
   };
-  try {
-    await c.call('containers', 'Create', {
-      container: {
-        id: a.id,
-        image: image?.name ?? '',
-        labels: parseLabels(a.label),
-        runtime: { name: a.runtime },
-        spec: { type_url: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec)) },
-        snapshotter,
-        snapshotKey: snapshotter ? a.id : '',
-      },
-    });
-  } catch (err) {
-    if (snapshotter) await removeSnapshot(c, snapshotter, a.id).catch(() => undefined);
-    throw err;
-  }
+  const create = async (): Promise<void> => {
+    if (image) mounts = await prepareSnapshot(c, a.snapshotter, a.id, image.chainId);
+    try {
+      await c.call('containers', 'Create', {
+        container: {
+          id: a.id,
+          image: image?.name ?? '',
+          labels: parseLabels(a.label),
+          runtime: { name: a.runtime },
+          spec: { type_url: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec)) },
+          snapshotter,
+          snapshotKey: snapshotter ? a.id : '',
+        },
+      });
+    } catch (err) {
+      if (snapshotter) await removeSnapshot(c, snapshotter, a.id).catch(() => undefined);
+      throw err;
+    }
+  };
+  // As ctr run: one lease over the snapshot and the container that references
+  // it. Until the container exists only the lease holds the snapshot, and a
+  // collection (one runs as soon as anything is deleted) would take it.
+  if (image) await c.withLease(create);
+  else await create();
   try {
     return await startTask(c, a.id, { rootfs: mounts, terminal: a.tty, detach: a.detach });
   } catch (err) {
