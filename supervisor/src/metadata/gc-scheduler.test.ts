@@ -195,3 +195,14 @@ test('config: containerd defaults and bounds, Go durations, clear errors', () =>
   expect(() => schedulerConfig({ startup_delay: 100 })).toThrow(/startup_delay: want a duration/);
   expect(() => schedulerConfig({ pause_threshold: 'x' })).toThrow(/pause_threshold: want a number/);
 });
+
+test('a failed collection fails its waiters; the next request collects again', async () => {
+  let fail = true;
+  const real = collector.collect.bind(collector);
+  const s = new GCScheduler({ collect: () => (fail ? Promise.reject(new Error('disk on fire')) : real()) }, db, { startupDelayMs: 0 }, nullLogger());
+  schedulers.push(s);
+  await expect(s.scheduleAndWait()).rejects.toThrow(/disk on fire/);
+  fail = false;
+  expect((await s.scheduleAndWait()).removed).toBeDefined();
+  expect(collector.runs).toHaveLength(1);
+});
