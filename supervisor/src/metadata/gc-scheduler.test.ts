@@ -40,7 +40,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  for (const s of schedulers.splice(0)) s.close();
+  for (const s of schedulers.splice(0)) await s.close();
   await db.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -169,10 +169,20 @@ test('scheduleAndWait during a collection waits for the next one', async () => {
   expect(collector.runs).toHaveLength(2);
 });
 
-test('close stops the schedule and fails the waiters', async () => {
+test('close stops the schedule, fails the waiters and waits for a collection in progress', async () => {
+  collector.extraMs = 100;
+  const busy = scheduler({ startupDelayMs: 0 });
+  const first = busy.scheduleAndWait();
+  await sleep(30);
+  const t = Date.now();
+  await busy.close();
+  expect(Date.now() - t).toBeGreaterThanOrEqual(50); // the running collection ended first
+  expect((await first).removed).toBeDefined();
+  collector.extraMs = 0;
+  collector.runs = [];
   const s = scheduler({ startupDelayMs: 50, scheduleDelayMs: 1000 });
   const waiting = s.scheduleAndWait();
-  s.close();
+  await s.close();
   await expect(waiting).rejects.toThrow(/stopped/);
   await expect(s.scheduleAndWait()).rejects.toThrow(/stopped/);
   images.delete('ns', image());

@@ -282,6 +282,8 @@ export class GCScheduler {
   private deletions = 0;
   private mutations = 0;
   private running = false;
+  /** The collection in progress, which close() waits for. */
+  private current: Promise<unknown> | undefined;
   private closed = false;
   /** Waiting for the next collection to start; `late`: asked during a run, for the one after it. */
   private waiters: Waiter[] = [];
@@ -324,13 +326,15 @@ export class GCScheduler {
     });
   }
 
-  close(): void {
+  /** Stops scheduling, fails the waiters and waits for a collection in progress (the store closes after this). */
+  async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     for (const w of [...this.waiters, ...this.late]) w.reject(new Error('garbage collector stopped'));
     this.waiters = [];
     this.late = [];
+    await this.current?.catch(() => undefined);
   }
 
   private event(mutation: boolean, dirty: boolean): void {
@@ -375,13 +379,17 @@ export class GCScheduler {
     let stats: GCStats | undefined;
     let failure: Error | undefined;
     try {
-      stats = await this.gc.collect();
+      this.current = this.gc.collect();
+      stats = (await this.current) as GCStats;
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err));
       this.log.error('garbage collection failed', { err: failure.message });
     } finally {
       this.running = false;
+      this.current = undefined;
     }
+    // its waiters get what it did, even when the scheduler stopped meanwhile
+    for (const w of waiters) (stats ? w.resolve(stats) : w.reject(failure!));
     if (this.closed) return;
     const end = Date.now();
     if (stats) {
@@ -397,7 +405,6 @@ export class GCScheduler {
       this.schedule((this.last === undefined ? this.interval : end - this.last) + 1000);
     }
     this.last = end;
-    for (const w of waiters) (stats ? w.resolve(stats) : w.reject(failure!));
     if (this.late.length) {
       this.waiters.push(...this.late);
       this.late = [];

@@ -67,7 +67,10 @@ register<Metadata>({
 register<GCScheduler>({
   type: PluginType.GC,
   id: 'scheduler',
-  requires: [PluginType.Metadata],
+  // After the snapshotters (containerd's metadata plugin wraps them, ours does
+  // not): so it closes before them, and a collection in progress ends while
+  // the stores it cleans up are open.
+  requires: [PluginType.Metadata, PluginType.Snapshot],
   // containerd's defaults, under its names
   config: { pause_threshold: 0.02, deletion_threshold: 0, mutation_threshold: 100, schedule_delay: '0s', startup_delay: '100ms' },
   init: (ic) => {
