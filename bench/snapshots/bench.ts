@@ -28,6 +28,8 @@
  *    and each server's CPU per command (utime + stime from /proc). What a
  *    server on node:http2 costs per connection and call, whatever runs on it.
  * Median of RUNS (≥ 5) runs each; ratios are berth / peer (lower is better).
+ * BENCH_BERTHD_CONFIG adds TOML to berthd's config (to try a setting).
+ * Figures and how to read them: RESULTS.md beside this file.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -355,7 +357,8 @@ async function main(): Promise<void> {
   const { sock, proc } = await startContainerd(cdir);
   let berthd: Daemon | undefined;
   try {
-    berthd = await startBerthd({ dir: fs.mkdtempSync(path.join(tmp, 'berthd-')) });
+    // BENCH_BERTHD_CONFIG: TOML added to berthd's config (e.g. a [plugins."io.containerd.gc.v1.scheduler"] table)
+    berthd = await startBerthd({ dir: fs.mkdtempSync(path.join(tmp, 'berthd-')), extraConfig: process.env.BENCH_BERTHD_CONFIG });
     const only = process.env.BENCH_ONLY; // chain | floor: that part alone (unpack takes minutes)
     const chain = only === undefined || only === 'chain' ? await chainBench(tmp, sock, berthd.address) : undefined;
     const floor = only === undefined || only === 'floor'
