@@ -97,10 +97,14 @@ test.each([
   ['an unknown version', 'version = 9', /unsupported config version 9/],
   ['a bad socket mode', '[grpc]\nmode = "0999"', /grpc\.mode is not a file mode/],
   ['a missing file named explicitly', null, /failed to read config .*ENOENT/],
+  // containerd refuses these when it reads the config; berthd when the plugin decodes its table
+  ['a bad GC duration', '[plugins."io.containerd.gc.v1.scheduler"]\nschedule_delay = "soon"', /plugins\."io\.containerd\.gc\.v1\.scheduler": schedule_delay: invalid duration "soon"/],
+  ['a GC threshold of the wrong type', '[plugins."io.containerd.gc.v1.scheduler"]\npause_threshold = "2%"', /pause_threshold: want a number/],
 ])('a config with %s is refused with a clear message', async (_what, body, msg) => {
   const cfg = path.join(work, `bad-${Math.random()}.toml`);
   if (body !== null) fs.writeFileSync(cfg, body);
-  const r = await run(process.execPath, [berthdJs, '--config', cfg]);
+  const dir = fs.mkdtempSync(path.join(work, 'bad-'));
+  const r = await run(process.execPath, [berthdJs, '--config', cfg, '--root', path.join(dir, 'root'), '--state', path.join(dir, 'state'), '--address', path.join(dir, 'sock')]);
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(msg);
 });

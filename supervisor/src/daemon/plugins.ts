@@ -72,6 +72,18 @@ export class SkipPlugin extends Error {
   }
 }
 
+/**
+ * A plugin's config that cannot be decoded (a value of the wrong type, a bad
+ * duration): the daemon does not start, as containerd refuses such a config
+ * when it reads it, instead of running with the plugin and its dependents gone.
+ */
+export class PluginConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PluginConfigError';
+  }
+}
+
 export function skip(reason: string): never {
   throw new SkipPlugin(reason);
 }
@@ -186,6 +198,7 @@ export class PluginSet {
         entry.instance = await r.init(ic);
       } catch (err) {
         entry.error = err as Error;
+        if (err instanceof PluginConfigError) throw new PluginConfigError(`plugins."${name}": ${err.message}`, { cause: err });
         if (err instanceof SkipPlugin) {
           entry.status = 'skipped';
           log.info('skip loading plugin', { reason: err.message });

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { LocalStore } from '../content/local-store';
 import { Exchange } from '../events/exchange';
-import { PluginType, register } from '../daemon/plugins';
+import { PluginConfigError, PluginType, register } from '../daemon/plugins';
 import { ContainerStore } from './containers';
 import { ContentStore } from './content';
 import { MetadataDB } from './db';
@@ -75,7 +75,13 @@ register<GCScheduler>({
   config: { pause_threshold: 0.02, deletion_threshold: 0, mutation_threshold: 100, schedule_delay: '0s', startup_delay: '100ms' },
   init: (ic) => {
     const m = ic.get<Metadata>(PluginType.Metadata);
-    const s = new GCScheduler(m.gc, m.db, schedulerConfig(ic.config), ic.log.child({ component: 'gc' }));
+    let cfg: GCSchedulerConfig;
+    try {
+      cfg = schedulerConfig(ic.config);
+    } catch (err) {
+      throw new PluginConfigError((err as Error).message, { cause: err });
+    }
+    const s = new GCScheduler(m.gc, m.db, cfg, ic.log.child({ component: 'gc' }));
     const c = s.config;
     // what containerd exports for this plugin (ctr plugins ls -d)
     Object.assign(ic.exports, {
@@ -99,7 +105,11 @@ export function schedulerConfig(raw: Record<string, unknown>): GCSchedulerConfig
     const v = raw[k];
     if (v === undefined) return d;
     if (typeof v !== 'string') throw new Error(`${k}: want a duration such as "100ms", got ${JSON.stringify(v)}`);
-    return parseDuration(v);
+    try {
+      return parseDuration(v);
+    } catch (err) {
+      throw new Error(`${k}: ${(err as Error).message}`);
+    }
   };
   const d = DEFAULT_GC_SCHEDULER;
   return {
