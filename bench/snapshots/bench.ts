@@ -336,9 +336,10 @@ async function floorBench(tmp: string, daemons: { name: string; sock: string; pi
     if (!fs.existsSync(sock)) throw new Error('the node:http2 floor server did not start');
     const servers = [...daemons, { name: 'nodeHttp2Floor', sock, pid: floor.pid! }];
     const rounds = OPS * RUNS;
+    const warmup = 2;
     const cpu0 = servers.map((x) => cpuMs(x.pid));
-    const times = measure(servers.map((x) => ({ name: x.name, cmd: ['ctr', '--address', x.sock, 'version'] })), rounds);
-    const cpu = servers.map((x, i) => (cpuMs(x.pid) - cpu0[i]) / (rounds + 2)); // + the 2 warm-up rounds
+    const times = measure(servers.map((x) => ({ name: x.name, cmd: ['ctr', '--address', x.sock, 'version'] })), rounds, warmup);
+    const cpu = servers.map((x, i) => (cpuMs(x.pid) - cpu0[i]) / (rounds + warmup)); // the CPU counters see the warm-up too
     const out: Record<string, number> = {};
     servers.forEach((x, i) => {
       out[`${x.name}CtrVersionMs`] = median(times.get(x.name)!);

@@ -1,4 +1,4 @@
-import { parseDuration } from './duration';
+import { formatDuration, parseDuration } from './duration';
 
 test('parses Go durations into milliseconds', () => {
   expect(parseDuration('5s')).toBe(5000);
@@ -15,4 +15,12 @@ test('parses Go durations into milliseconds', () => {
 
 test('refuses what Go refuses', () => {
   for (const bad of ['', '5', 'ms', '1d', '5 s', 'abc', '-', '1s2']) expect(() => parseDuration(bad)).toThrow(/invalid duration/);
+});
+
+test('prints durations as Go does, and they read back', () => {
+  const cases: [number, string][] = [[0, '0s'], [100, '100ms'], [1500, '1.5s'], [60_000, '1m0s'], [90_000, '1m30s'], [3_600_000, '1h0m0s'], [5_400_000, '1h30m0s'], [-2000, '-2s']];
+  for (const [ms, go] of cases) {
+    expect(formatDuration(ms)).toBe(go);
+    expect(parseDuration(go)).toBe(ms);
+  }
 });

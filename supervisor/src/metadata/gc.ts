@@ -76,8 +76,6 @@ const id = (n: Node) => `${n.type}\0${n.ns}\0${n.key}`;
 
 export class GarbageCollector {
   private snapshots: SnapshotCollector[] = [];
-  private running: Promise<GCStats> | undefined;
-  private next: Promise<GCStats> | undefined;
 
   constructor(
     private readonly db: MetadataDB,
@@ -90,32 +88,11 @@ export class GarbageCollector {
   }
 
   /**
-   * Runs a collection. A caller arriving during a run waits for one full run
-   * that starts after it (what it deleted must be collected); callers arriving
-   * together share that next run.
+   * Runs one collection. Runs never overlap: the GCScheduler, their one
+   * caller in the daemon, starts the next only after the last has ended (and
+   * gives callers who ask during a run the one after it).
    */
   async collect(): Promise<GCStats> {
-    if (this.running) {
-      this.next ??= this.running.then(
-        () => this.startRun(),
-        () => this.startRun(),
-      );
-      return this.next;
-    }
-    return this.startRun();
-  }
-
-  private async startRun(): Promise<GCStats> {
-    this.next = undefined;
-    this.running = this.run();
-    try {
-      return await this.running;
-    } finally {
-      this.running = undefined;
-    }
-  }
-
-  private async run(): Promise<GCStats> {
     const start = Date.now();
     const removed = { content: 0, ingests: 0, leases: 0, snapshots: 0, blobFiles: 0, ingestDirs: 0 };
     const t0 = process.hrtime.bigint();
@@ -281,9 +258,8 @@ export class GCScheduler {
   private triggered = false;
   private deletions = 0;
   private mutations = 0;
-  private running = false;
-  /** The collection in progress, which close() waits for. */
-  private current: Promise<unknown> | undefined;
+  /** The collection in progress (which close() waits for), if one runs. */
+  private current: Promise<GCStats> | undefined;
   private closed = false;
   /** Waiting for the next collection to start; `late`: asked during a run, for the one after it. */
   private waiters: Waiter[] = [];
@@ -317,7 +293,7 @@ export class GCScheduler {
   scheduleAndWait(): Promise<GCStats> {
     if (this.closed) return Promise.reject(new Error('garbage collector stopped'));
     return new Promise<GCStats>((resolve, reject) => {
-      if (this.running) {
+      if (this.current) {
         this.late.push({ resolve, reject });
         return;
       }
@@ -363,13 +339,12 @@ export class GCScheduler {
     this.timer = undefined;
     // What comes in during the run counts for the next one (containerd's loop
     // reads its events after the collection; those older than it are dropped).
-    if (this.running) return;
+    if (this.current) return;
     const { mutationThreshold: mt } = this.cfg;
     if (!this.triggered && this.last !== undefined && this.deletions === 0 && (mt === 0 || this.mutations < mt)) {
       this.schedule(this.interval);
       return;
     }
-    this.running = true;
     this.next = undefined;
     const waiters = this.waiters;
     this.waiters = [];
@@ -380,12 +355,11 @@ export class GCScheduler {
     let failure: Error | undefined;
     try {
       this.current = this.gc.collect();
-      stats = (await this.current) as GCStats;
+      stats = await this.current;
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err));
       this.log.error('garbage collection failed', { err: failure.message });
     } finally {
-      this.running = false;
       this.current = undefined;
     }
     // its waiters get what it did, even when the scheduler stopped meanwhile

@@ -10,7 +10,7 @@ import { PluginConfigError, PluginType, register } from '../daemon/plugins';
 import { ContainerStore } from './containers';
 import { ContentStore } from './content';
 import { MetadataDB } from './db';
-import { parseDuration } from '../../../runtime/src/duration';
+import { formatDuration, parseDuration } from '../../../runtime/src/duration';
 import { DEFAULT_GC_SCHEDULER, GarbageCollector, GCScheduler, type GCSchedulerConfig } from './gc';
 import { ImageStore } from './images';
 import { LeaseManager } from './leases';
@@ -88,7 +88,7 @@ register<GCScheduler>({
       PauseThreshold: String(c.pauseThreshold),
       DeletionThreshold: String(c.deletionThreshold),
       MutationThreshold: String(c.mutationThreshold),
-      ScheduleDelay: goDuration(c.scheduleDelayMs),
+      ScheduleDelay: formatDuration(c.scheduleDelayMs),
     });
     return s;
   },
@@ -119,14 +119,4 @@ export function schedulerConfig(raw: Record<string, unknown>): GCSchedulerConfig
     scheduleDelayMs: dur('schedule_delay', d.scheduleDelayMs),
     startupDelayMs: dur('startup_delay', d.startupDelayMs),
   };
-}
-
-/** ms as Go prints a time.Duration: "0s", "100ms", "1.5s", "2m0s". */
-function goDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms < 1000) return `${ms}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${s - m * 60}s` : `${Math.floor(m / 60)}h${m % 60}m${s - m * 60}s`;
 }
