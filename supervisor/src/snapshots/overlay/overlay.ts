@@ -32,9 +32,9 @@ export interface OverlayConfig {
   userxattr?: boolean;
   /**
    * sync_remove: remove a snapshot's directory before Remove returns. Default
-   * false, as containerd 1.6: Remove commits the record and renames the dir
-   * to rm-<id>; the tree is deleted in the background (awaited by close()),
-   * and cleanup() reclaims anything left.
+   * false, as containerd 1.6: Remove only commits the removal of the record,
+   * and the directory, which no record names any more, goes in the next
+   * cleanup() (the daemon's garbage collection runs one after removals).
    */
   syncRemove?: boolean;
 }
@@ -49,8 +49,6 @@ export class OverlaySnapshotter extends MetaStoreSnapshotter {
   ) {
     super(ms);
   }
-
-  private readonly removals = new Set<Promise<void>>();
 
   static async open(config: OverlayConfig | string): Promise<OverlaySnapshotter> {
     const c = typeof config === 'string' ? { root: config } : config;
@@ -73,30 +71,24 @@ export class OverlaySnapshotter extends MetaStoreSnapshotter {
     return diskUsage(this.upperPath(id));
   }
 
+  /**
+   * containerd's overlay Remove: the transaction removes the record and
+   * nothing else (ids are never handed out again, so the directory cannot be
+   * mistaken for a new snapshot's). With sync_remove the directory goes right
+   * after the commit; a failure there is only logged, as containerd does: the
+   * snapshot is gone, and cleanup() reclaims the directory.
+   */
   async remove(key: string): Promise<void> {
-    let doomed = '';
-    await this.ms.withTransaction(true, async (tx) => {
-      const { id } = storage.removeSnapshot(tx, key);
-      const renamed = path.join(this.root, 'snapshots', `rm-${id}`);
-      await fs.promises.rename(path.join(this.root, 'snapshots', id), renamed);
-      doomed = renamed;
-    });
-    if (this.syncRemove) return removeTree(doomed);
-    const p: Promise<void> = removeTree(doomed)
-      .catch(warnOnError('snapshots.overlay', 'failed to remove snapshot directory', { path: doomed }))
-      .finally(() => this.removals.delete(p));
-    this.removals.add(p);
+    const { id } = await this.ms.withTransaction(true, (tx) => storage.removeSnapshot(tx, key));
+    if (!this.syncRemove) return;
+    const dir = path.join(this.root, 'snapshots', id);
+    await removeTree(dir).catch(warnOnError('snapshots.overlay', 'failed to remove snapshot directory', { path: dir }));
   }
 
+  /** Removes every directory under snapshots/ that no record names (containerd's Cleanup). */
   async cleanup(): Promise<void> {
-    await Promise.all([...this.removals]);
     const ids = await this.ms.withTransaction(false, (tx) => storage.idMap(tx));
     await cleanupOrphans(path.join(this.root, 'snapshots'), ids, removeTree);
-  }
-
-  override async close(): Promise<void> {
-    await Promise.all([...this.removals]);
-    await super.close();
   }
 
   /** The id and parent ids of an active/view snapshot (for the diff service's overlay fast path). */
