@@ -8,7 +8,10 @@
  *      a. `ctr snapshots` → a private containerd (its own root, socket)
  *      b. the same `ctr snapshots` → berthd (its own root, socket)
  *      c. berth's library, in process
- *    (a) vs (b) is the like-for-like ratio: same client, same wire, a daemon each.
+ *    (a) vs (b) is the like-for-like ratio: same client, same wire, a daemon each;
+ *    with each daemon's CPU per triple. Run in blocks of OPS triples per daemon
+ *    (alternating which goes first, a pause before each): a daemon's work
+ *    after a command lands on its own next command, as for its user.
  *      d. berth's gRPC client (one connection, no process start-up) → each daemon:
  *         the daemons' own latency, which ctr's ~12 ms start-up per call hides in noise.
  *    Where a difference comes from: each operation alone over that connection
@@ -24,11 +27,12 @@
  * 3. floor (BENCH_ONLY=floor for this part alone): \`ctr version\` (a new
  *    connection, two unary calls) against containerd, berthd and a minimal
  *    gRPC responder on node:http2 (FLOOR_SERVER below: canned answers, no
- *    grpc-js, no work), interleaved in rotating order; wall time per command
+ *    grpc-js, no work), in blocks of OPS commands per server, rotating; wall time per command
  *    and each server's CPU per command (utime + stime from /proc). What a
  *    server on node:http2 costs per connection and call, whatever runs on it.
  * Median of RUNS (≥ 5) runs each; ratios are berth / peer (lower is better).
- * BENCH_BERTHD_CONFIG adds TOML to berthd's config (to try a setting).
+ * BENCH_BERTHD_CONFIG adds TOML to berthd's config (to try a setting);
+ * BENCH_BERTHD_ENV="K=V;K2=V2" sets berthd's environment (e.g. NODE_OPTIONS).
  * Figures and how to read them: RESULTS.md beside this file.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -79,7 +83,13 @@ async function ctr(sock: string, ...args: string[]): Promise<string> {
   return (await execFileP('ctr', ['--address', sock, '--namespace', 'bench', ...args], { maxBuffer: 1 << 26 })).stdout;
 }
 
-async function chainBench(tmp: string, csock: string, bsock: string): Promise<Record<string, number>> {
+/** Between blocks: the previous daemon's last command finishes its work outside the next block. */
+const PAUSE_MS = 300;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function chainBench(tmp: string, c: { sock: string; pid: number }, b: { sock: string; pid: number }): Promise<Record<string, number>> {
+  const csock = c.sock;
+  const bsock = b.sock;
   const sn = await OverlaySnapshotter.open(path.join(tmp, 'berth-overlay'));
   const s = ['snapshots', '--snapshotter', 'overlayfs'];
   for (const sock of [csock, bsock]) {
@@ -155,33 +165,50 @@ async function chainBench(tmp: string, csock: string, bsock: string): Promise<Re
       await sn.prepare('top-lib', 'l9');
       await sn.mounts('top-lib');
       await sn.remove('top-lib');
+      await sn.cleanup(); // the daemon's collection after a Remove: the directory goes here
     }
     return ms(t0) / (OPS * 10);
   };
-  // Interleaved op by op, so that load changes on a shared machine hit both sides alike.
-  const c: number[] = [];
-  const b: number[] = [];
+  // In blocks of OPS triples, one daemon after the other, the order
+  // alternating from round to round (load changes on a shared machine hit both
+  // sides alike). Not triple by triple: a daemon's work after a command — its
+  // garbage collection after Remove, a closing connection, its language
+  // runtime's collector — would land on the other daemon's next command (on 2
+  // cores it competes with ctr's start-up), where a user of one daemon pays for
+  // it on its own next command. With the daemons' CPU per triple (from /proc).
+  const ctrBlock = async (d: { sock: string; pid: number }): Promise<{ ms: number; cpuMs: number }> => {
+    await sleep(PAUSE_MS);
+    const cpu0 = cpuMs(d.pid);
+    let t = 0;
+    for (let i = 0; i < OPS; i++) t += await viaCtr(d.sock);
+    return { ms: t / OPS, cpuMs: (cpuMs(d.pid) - cpu0) / OPS };
+  };
+  const grpcBlock = async (sock: string): Promise<number> => {
+    await sleep(PAUSE_MS);
+    return viaGrpc(sock);
+  };
+  const ct: number[] = [];
+  const bt: number[] = [];
+  const ccpu: number[] = [];
+  const bcpu: number[] = [];
   const l: number[] = [];
   const gc: number[] = [];
   const gb: number[] = [];
   for (let r = 0; r < RUNS; r++) {
-    gc.push(await viaGrpc(csock));
-    gb.push(await viaGrpc(bsock));
-    let tc = 0;
-    let tb = 0;
-    for (let i = 0; i < OPS; i++) {
-      tc += await viaCtr(csock);
-      tb += await viaCtr(bsock);
+    for (const d of r % 2 ? [b, c] : [c, b]) {
+      const x = await ctrBlock(d);
+      (d === c ? ct : bt).push(x.ms);
+      (d === c ? ccpu : bcpu).push(x.cpuMs);
     }
-    c.push(tc / OPS);
-    b.push(tb / OPS);
+    for (const sock of r % 2 ? [bsock, csock] : [csock, bsock]) (sock === csock ? gc : gb).push(await grpcBlock(sock));
     l.push(await lib());
   }
   await sn.close();
   for (const sock of [csock, bsock]) for (let i = 9; i >= 0; i--) await ctr(sock, ...s, 'rm', `l${i}`);
   const opMs = (sock: string, k: number): number => median(ops.get(sock)![k]);
   return {
-    containerdCtrMs: median(c), berthdCtrMs: median(b), containerdGrpcMs: median(gc), berthdGrpcMs: median(gb), berthLibraryMs: median(l),
+    containerdCtrMs: median(ct), berthdCtrMs: median(bt), containerdCpuMsPerCtrTriple: median(ccpu), berthdCpuMsPerCtrTriple: median(bcpu),
+    containerdGrpcMs: median(gc), berthdGrpcMs: median(gb), berthLibraryMs: median(l),
     containerdPrepareMs: opMs(csock, 0), berthdPrepareMs: opMs(bsock, 0),
     containerdMountsMs: opMs(csock, 1), berthdMountsMs: opMs(bsock, 1),
     containerdRemoveMs: opMs(csock, 2), berthdRemoveMs: opMs(bsock, 2),
@@ -335,11 +362,12 @@ async function floorBench(tmp: string, daemons: { name: string; sock: string; pi
     for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
     if (!fs.existsSync(sock)) throw new Error('the node:http2 floor server did not start');
     const servers = [...daemons, { name: 'nodeHttp2Floor', sock, pid: floor.pid! }];
-    const rounds = OPS * RUNS;
-    const warmup = 2;
+    const warmup = 1;
     const cpu0 = servers.map((x) => cpuMs(x.pid));
-    const times = measure(servers.map((x) => ({ name: x.name, cmd: ['ctr', '--address', x.sock, 'version'] })), rounds, warmup);
-    const cpu = servers.map((x, i) => (cpuMs(x.pid) - cpu0[i]) / (rounds + warmup)); // the CPU counters see the warm-up too
+    // In blocks of OPS commands per server (see chainBench): RUNS rounds.
+    const blocks = { block: OPS, pauseMs: PAUSE_MS };
+    const times = measure(servers.map((x) => ({ name: x.name, cmd: ['ctr', '--address', x.sock, 'version'] })), RUNS, warmup, blocks);
+    const cpu = servers.map((x, i) => (cpuMs(x.pid) - cpu0[i]) / ((RUNS + warmup) * OPS)); // the CPU counters see the warm-up too
     const out: Record<string, number> = {};
     servers.forEach((x, i) => {
       out[`${x.name}CtrVersionMs`] = median(times.get(x.name)!);
@@ -359,9 +387,10 @@ async function main(): Promise<void> {
   let berthd: Daemon | undefined;
   try {
     // BENCH_BERTHD_CONFIG: TOML added to berthd's config (e.g. a [plugins."io.containerd.gc.v1.scheduler"] table)
-    berthd = await startBerthd({ dir: fs.mkdtempSync(path.join(tmp, 'berthd-')), extraConfig: process.env.BENCH_BERTHD_CONFIG });
+    berthd = await startBerthd({ dir: fs.mkdtempSync(path.join(tmp, 'berthd-')), extraConfig: process.env.BENCH_BERTHD_CONFIG,
+      env: process.env.BENCH_BERTHD_ENV ? { ...process.env, ...Object.fromEntries(process.env.BENCH_BERTHD_ENV.split(';').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) } : undefined });
     const only = process.env.BENCH_ONLY; // chain | floor: that part alone (unpack takes minutes)
-    const chain = only === undefined || only === 'chain' ? await chainBench(tmp, sock, berthd.address) : undefined;
+    const chain = only === undefined || only === 'chain' ? await chainBench(tmp, { sock, pid: proc.pid! }, { sock: berthd.address, pid: berthd.proc.pid! }) : undefined;
     const floor = only === undefined || only === 'floor'
       ? await floorBench(tmp, [{ name: 'containerd', sock, pid: proc.pid! }, { name: 'berthd', sock: berthd.address, pid: berthd.proc.pid! }])
       : undefined;

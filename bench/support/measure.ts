@@ -24,22 +24,40 @@ export function median(xs: number[]): number {
 }
 
 /**
- * Wall-clock milliseconds of each run of each variant, interleaved; the order
- * rotates from round to round, so that no variant always runs first (after
- * the others' clean-up) or last.
+ * Where variants are served by long-running daemons: run `block` commands of
+ * one variant in a row, after a pause of `pauseMs`, before the next variant's.
+ * A daemon's work after a command (its garbage collection, a closing
+ * connection) then lands on its own next command, as it does for a user of
+ * that daemon, instead of on another variant's command run next, and the
+ * pause lets the previous variant's last command finish before the block.
  */
-export function measure(variants: Variant[], rounds: number, warmup = 2): Map<string, number[]> {
+export interface Blocks {
+  block: number;
+  pauseMs: number;
+}
+
+/**
+ * Wall-clock milliseconds of each run of each variant, interleaved (one run,
+ * or one block of runs, of each in turn); the order rotates from round to
+ * round, so that no variant always runs first (after the others' clean-up)
+ * or last.
+ */
+export function measure(variants: Variant[], rounds: number, warmup = 2, blocks: Blocks = { block: 1, pauseMs: 0 }): Map<string, number[]> {
   const out = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let r = -warmup; r < rounds; r++) {
     const k = (r + warmup) % variants.length;
     for (const v of [...variants.slice(k), ...variants.slice(0, k)]) {
-      v.before?.();
-      const t0 = process.hrtime.bigint();
-      const res = spawnSync(v.cmd[0], v.cmd.slice(1), { stdio: 'ignore', ...v.opts });
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      v.after?.();
-      if (res.status !== 0) throw new Error(`${v.name}: ${v.cmd.join(' ')} exited ${res.status}`);
-      if (r >= 0) out.get(v.name)!.push(ms);
+      if (blocks.pauseMs > 0) Atomics.wait(pause, 0, 0, blocks.pauseMs);
+      for (let i = 0; i < blocks.block; i++) {
+        v.before?.();
+        const t0 = process.hrtime.bigint();
+        const res = spawnSync(v.cmd[0], v.cmd.slice(1), { stdio: 'ignore', ...v.opts });
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        v.after?.();
+        if (res.status !== 0) throw new Error(`${v.name}: ${v.cmd.join(' ')} exited ${res.status}`);
+        if (r >= 0) out.get(v.name)!.push(ms);
+      }
     }
   }
   return out;
