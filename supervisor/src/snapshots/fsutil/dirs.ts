@@ -39,61 +39,7 @@ export async function removeTree(p: string): Promise<void> {
   if (mounted.length > 0) {
     throw new FailedPreconditionError(`refusing to remove ${JSON.stringify(p)}: ${JSON.stringify(mounted[0])} is mounted below it`);
   }
-  if (removeSmallTreeSync(p, SYNC_REMOVE_BUDGET)) return;
   await fs.promises.rm(p, { recursive: true, force: true });
-}
-
-/**
- * How many entries removeTree deletes on the calling thread. fs.promises.rm
- * takes a thread-pool round trip per lstat, readdir and rmdir — a dozen for
- * a snapshot's empty fs/ and work/ — where the syscalls themselves take
- * microseconds; up to this many entries (well under a millisecond of
- * blocking) the tree goes synchronously.
- */
-export const SYNC_REMOVE_BUDGET = 64;
-
-/**
- * Removes p synchronously when it is missing, not a directory, or a tree of at
- * most budget entries (listed first, then removed children first), and
- * returns true. Returns false, having removed nothing, for a bigger tree; and
- * false after any error, leaving the rest (and the error) to fs.promises.rm.
- */
-export function removeSmallTreeSync(p: string, budget: number): boolean {
-  try {
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(p);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
-      throw err;
-    }
-    if (!st.isDirectory()) {
-      fs.unlinkSync(p);
-      return true;
-    }
-    const order: Array<{ path: string; dir: boolean }> = [];
-    // opendir reads entries in small batches: a huge directory is not read whole.
-    const list = (dir: string): boolean => {
-      const d = fs.opendirSync(dir);
-      try {
-        for (let e = d.readSync(); e; e = d.readSync()) {
-          const c = path.join(dir, e.name);
-          if (e.isDirectory() && !list(c)) return false;
-          order.push({ path: c, dir: e.isDirectory() });
-          if (order.length > budget) return false;
-        }
-        return true;
-      } finally {
-        d.closeSync();
-      }
-    };
-    if (!list(p)) return false;
-    for (const e of order) (e.dir ? fs.rmdirSync : fs.unlinkSync)(e.path);
-    fs.rmdirSync(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
