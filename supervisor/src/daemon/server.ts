@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import { GrpcServer } from '../grpc-server/server';
 import type { Config } from './config';
 import { lockRoot, type RootLock } from './lock';
 import type { Logger } from './logging';
@@ -22,7 +22,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   for (const dir of [cfg.root, cfg.state]) fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
   const lock: RootLock = lockRoot(cfg.root);
   let plugins: PluginSet | undefined;
-  let server: grpc.Server | undefined;
+  let server: GrpcServer | undefined;
   try {
     plugins = new PluginSet({
       root: cfg.root,
@@ -37,13 +37,11 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       const e = plugins.entries.find((x) => `${x.registration.type}.${x.registration.id}` === req);
       if (!e || e.status !== 'ok') throw new Error(`required plugin ${req} not loaded: ${e?.error?.message ?? 'not registered'}`);
     }
-    server = new grpc.Server({
-      'grpc.max_receive_message_length': cfg.grpc.max_recv_message_size,
-      'grpc.max_send_message_length': cfg.grpc.max_send_message_size,
-      // berthd serves no channelz service: its per-call bookkeeping would be wasted
-      'grpc.enable_channelz': 0,
+    server = new GrpcServer({
+      maxReceiveMessageLength: cfg.grpc.max_recv_message_size,
+      maxSendMessageLength: cfg.grpc.max_send_message_size,
+      onConnectionError: (err) => log.debug('grpc connection error', { err: err.message }),
     });
-    widenFlowControl(server);
     for (const [id, svc] of plugins.getAll<GrpcService>(PluginType.GRPC)) {
       svc.register(server);
       log.debug('registered grpc service', { id });
@@ -58,13 +56,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     fs.rmSync(tmp, { force: true });
     const umask = process.umask(0o177);
     try {
-      await new Promise<void>((resolve, reject) =>
-        srv.bindAsync(`unix:${tmp}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-      );
+      await srv.listen(tmp);
     } finally {
       process.umask(umask);
     }
-    widenSessions(server);
     fs.chmodSync(tmp, cfg.grpc.mode);
     if (cfg.grpc.uid || cfg.grpc.gid) fs.chownSync(tmp, cfg.grpc.uid, cfg.grpc.gid);
     log.info('serving', { address });
@@ -97,32 +92,5 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     await plugins?.close();
     lock.release();
     throw err;
-  }
-}
-
-/**
- * HTTP/2 flow control: node's default windows are 64 KiB, so a 1 MiB content
- * Write from a client stalls on a WINDOW_UPDATE round trip every 64 KiB.
- * Go's gRPC (containerd) grows its windows; grpc-js has no server option for
- * it, so the stream window goes into the http2 settings it passes on and the
- * connection window is widened on each new session.
- */
-const WINDOW = 16 << 20;
-
-function widenFlowControl(server: grpc.Server): void {
-  const opts = (server as unknown as { commonServerOptions?: { settings?: Record<string, unknown> } }).commonServerOptions;
-  if (opts) opts.settings = { ...(opts.settings ?? {}), initialWindowSize: WINDOW };
-}
-
-function widenSessions(server: grpc.Server): void {
-  const servers = (server as unknown as { http2Servers?: Map<import('node:events').EventEmitter, unknown> }).http2Servers;
-  for (const h of servers?.keys() ?? []) {
-    h.on('session', (s: import('node:http2').Http2Session) => {
-      try {
-        s.setLocalWindowSize(WINDOW);
-      } catch {
-        /* an older node: keep the default */
-      }
-    });
   }
 }

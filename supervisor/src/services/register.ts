@@ -5,8 +5,13 @@
 import type * as grpc from '@grpc/grpc-js';
 import { serviceDefinition } from '../../../proto/src/grpc';
 
+/** What a service registers with: berthd's GrpcServer, or a grpc-js Server (same addService). */
+export interface ServiceRegistry {
+  addService(service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void;
+}
+
 export interface GrpcService {
-  register(server: grpc.Server): void;
+  register(server: ServiceRegistry): void;
 }
 
 /** Builds a GrpcService from a proto file, a service name and its handlers. */
