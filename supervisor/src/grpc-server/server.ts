@@ -163,6 +163,8 @@ class Call {
   private readonly requests: unknown[] = [];
   private obj!: EventEmitter & { cancelled: boolean };
   private readable: Readable | undefined;
+  /** The reader's buffer is full (push returned false) and it has not asked for more. */
+  private readerFull = false;
   /** Stream bytes received while the reader is full: credited when it reads again. */
   private withheld = 0;
   private deadlineTimer: NodeJS.Timeout | undefined;
@@ -249,7 +251,6 @@ class Call {
     // message arrives in 64 DATA frames, and re-joining on each would copy it 32 times over.
     this.chunks.push(d);
     this.have += d.length;
-    let paused = false;
     for (;;) {
       if (this.need < 0) {
         if (this.have < 5) break;
@@ -279,12 +280,13 @@ class Call {
         return;
       }
       if (this.readable) {
-        if (!this.readable.push(msg)) paused = true;
+        if (!this.readable.push(msg)) this.readerFull = true;
       } else {
         this.requests.push(msg);
       }
     }
-    if (paused) this.withheld += d.length;
+    // A full reader gets no more window until it reads (_read): the client stops at the stream window.
+    if (this.readerFull) this.withheld += d.length;
     else this.s.consumed(d.length);
   }
 
@@ -317,6 +319,7 @@ class Call {
   }
 
   private resumeReading(): void {
+    this.readerFull = false;
     if (this.withheld === 0) return;
     const n = this.withheld;
     this.withheld = 0;
