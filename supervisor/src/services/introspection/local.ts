@@ -77,12 +77,16 @@ export class IntrospectionLocal {
         this.uuid = fs.readFileSync(file, 'utf8').trim();
       }
     }
-    let pidns = 0;
-    try {
-      pidns = fs.statSync('/proc/self/ns/pid').ino;
-    } catch {
-      /* no procfs */
+    if (this.pidns === undefined) {
+      // A process never changes pid namespace: one stat, not one per `ctr version`.
+      try {
+        this.pidns = fs.statSync('/proc/self/ns/pid').ino;
+      } catch {
+        this.pidns = 0; // no procfs
+      }
     }
-    return { uuid: this.uuid, pid: process.pid, pidns };
+    return { uuid: this.uuid, pid: process.pid, pidns: this.pidns };
   }
+
+  private pidns: number | undefined;
 }
