@@ -409,9 +409,11 @@ const isAbort = (code: number | undefined) => code === grpc.status.UNAVAILABLE |
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const DATA = 0x0;
 const HEADERS = 0x1;
+const RST_STREAM = 0x3;
 const SETTINGS = 0x4;
 const PING = 0x6;
 const ACK = 0x1;
+const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
 
 /** A frame; length, when given, is what the header claims (to cut a frame short). */
@@ -766,6 +768,26 @@ describe('cancellation', () => {
     expect(state.hung).toHaveLength(1);
     await until(() => state.hung[0].cancelledEvents > 0, 1000, "'cancelled' event on the server");
     expect(state.hung[0].call.cancelled).toBe(true);
+  });
+
+  it('enforces grpc-timeout itself, for a client that never resets the stream', async () => {
+    const r = await raw();
+    const headers = headerBlock([
+      [':method', 'POST'],
+      [':scheme', 'http'],
+      [':path', `/${SERVICE}/Hang`],
+      [':authority', 'localhost'],
+      ['content-type', 'application/grpc'],
+      ['te', 'trailers'],
+      ['grpc-timeout', '200m'],
+    ]);
+    const message = Buffer.from([0, 0, 0, 0, 1, 0x78]);
+    r.sock.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0), frame(HEADERS, END_HEADERS, 1, headers), frame(DATA, END_STREAM, 1, message)]));
+    await until(() => state.hung.length === 1, 2000, 'Hang call on the server');
+    await until(() => state.hung[0].cancelledEvents > 0, 1500, "'cancelled' event on the server");
+    expect(state.hung[0].call.cancelled).toBe(true);
+    // and the stream ended: HEADERS with END_STREAM (trailers) or RST_STREAM
+    await until(() => parseFrames(r.received()).some((f) => f.stream === 1 && ((f.type === HEADERS && f.flags & END_STREAM) || f.type === RST_STREAM)), 1000, 'end of stream 1');
   });
 
   it('drops an answer that comes after the cancel, and the connection serves on', async () => {
