@@ -61,9 +61,18 @@ export class Exchange {
     this.forward({ timestamp: now(), namespace: ns, topic, event });
   }
 
-  /** Publishes a typed event from a daemon service. */
+  /**
+   * Publishes a typed event from a daemon service. The event is encoded when
+   * a subscriber first reads it: filters see only namespace and topic, and
+   * most events (a snapshot's, with only the task manager's /tasks/exit
+   * subscription) reach nobody. msg must not change after the call.
+   */
   publishTyped(ns: string, topic: string, typeName: string, msg: Record<string, unknown>): void {
-    this.publish(ns, topic, encodeEvent(typeName, msg));
+    validateTopic(topic);
+    let event: Envelope['event'] | undefined;
+    const env = { timestamp: now(), namespace: ns, topic } as Envelope;
+    Object.defineProperty(env, 'event', { enumerable: true, get: () => (event ??= encodeEvent(typeName, msg)) });
+    this.emitter.emit('event', env);
   }
 
   forward(env: Envelope): void {
