@@ -16,6 +16,7 @@
  * the connection stays usable (channel.go recv()).
  */
 import * as protobuf from 'protobufjs/minimal';
+import { ByteQueue } from '../../../proto/src/byte-queue';
 
 export const HEADER_LENGTH = 10;
 export const MESSAGE_LENGTH_MAX = 4 << 20;
@@ -52,8 +53,7 @@ export function encodeFrame(streamId: number, type: number, payload: Uint8Array,
  * anywhere; a payload is only copied when it spans chunks.
  */
 export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly q = new ByteQueue();
   /** Bytes of an oversized payload still to skip. */
   private discarding = 0;
 
@@ -64,7 +64,7 @@ export class FrameDecoder {
 
   /** Bytes received but not yet part of a complete frame (a peer that stops mid-message leaves some). */
   get pending(): number {
-    return this.buffered + this.discarding;
+    return this.q.length + this.discarding;
   }
 
   push(chunk: Buffer): void {
@@ -74,58 +74,28 @@ export class FrameDecoder {
       chunk = chunk.subarray(skip);
       if (chunk.length === 0) return;
     }
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    this.q.push(chunk);
     for (;;) {
-      if (this.buffered < HEADER_LENGTH) return;
-      const header = this.peek(HEADER_LENGTH);
+      if (this.q.length < HEADER_LENGTH) return;
+      const header = this.q.peek(HEADER_LENGTH);
       const length = header.readUInt32BE(0);
       const streamId = header.readUInt32BE(4);
       const type = header[8];
       const flags = header[9];
       if (length > MESSAGE_LENGTH_MAX) {
-        this.take(HEADER_LENGTH);
-        const skip = Math.min(length, this.buffered);
-        this.take(skip);
+        this.q.take(HEADER_LENGTH);
+        const skip = Math.min(length, this.q.length);
+        this.q.take(skip);
         this.discarding = length - skip;
         this.onOversized({ streamId, type, length });
         if (this.discarding > 0) return;
         continue;
       }
-      if (this.buffered < HEADER_LENGTH + length) return;
-      this.take(HEADER_LENGTH);
-      const payload = this.take(length);
+      if (this.q.length < HEADER_LENGTH + length) return;
+      this.q.take(HEADER_LENGTH);
+      const payload = this.q.take(length);
       this.onFrame({ streamId, type, flags, payload });
     }
-  }
-
-  private peek(n: number): Buffer {
-    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
-    const joined = Buffer.concat(this.chunks);
-    this.chunks = [joined];
-    return joined.subarray(0, n);
-  }
-
-  private take(n: number): Buffer {
-    this.buffered -= n;
-    const first = this.chunks[0];
-    if (first && first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let off = 0;
-    while (off < n) {
-      const c = this.chunks[0];
-      const len = Math.min(c.length, n - off);
-      c.copy(out, off, 0, len);
-      off += len;
-      if (len === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(len);
-    }
-    return out;
   }
 }
 

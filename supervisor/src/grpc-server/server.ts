@@ -21,6 +21,7 @@ import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import { Duplex, Readable, Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
+import { ByteQueue } from '../../../proto/src/byte-queue';
 import type { HeaderList } from './hpack';
 import { Http2Connection, type Http2Stream } from './http2';
 
@@ -156,8 +157,7 @@ export class GrpcServer {
 class Call {
   cancelled = false;
   private done = false;
-  private chunks: Buffer[] = [];
-  private have = 0;
+  private readonly q = new ByteQueue();
   /** The size of the message being read, prefix included; -1 before its prefix. */
   private need = -1;
   private readonly requests: unknown[] = [];
@@ -247,14 +247,13 @@ class Call {
 
   private onData(d: Buffer): void {
     if (this.done) return;
-    // Chunks are kept as they come and joined once per message: a 1 MiB
-    // message arrives in 64 DATA frames, and re-joining on each would copy it 32 times over.
-    this.chunks.push(d);
-    this.have += d.length;
+    // Joined once per message (ByteQueue): a 1 MiB message arrives in 64 DATA
+    // frames, and re-joining on each would copy it 32 times over.
+    this.q.push(d);
     for (;;) {
       if (this.need < 0) {
-        if (this.have < 5) break;
-        const head = this.peek(5);
+        if (this.q.length < 5) break;
+        const head = this.q.peek(5);
         const len = head.readUInt32BE(1);
         if (len > this.maxRecv) {
           this.finish({ code: grpc.status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${len} vs. ${this.maxRecv})` });
@@ -268,8 +267,8 @@ class Call {
         }
         this.need = 5 + len;
       }
-      if (this.have < this.need) break;
-      const payload = this.take(this.need).subarray(5);
+      if (this.q.length < this.need) break;
+      const payload = this.q.take(this.need).subarray(5);
       this.need = -1;
       let msg: unknown;
       try {
@@ -290,34 +289,6 @@ class Call {
     else this.s.consumed(d.length);
   }
 
-  /** The first n buffered bytes, without consuming them (n is small). */
-  private peek(n: number): Buffer {
-    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0];
-  }
-
-  /** Removes and returns the first n buffered bytes. */
-  private take(n: number): Buffer {
-    this.have -= n;
-    const first = this.chunks[0];
-    if (first.length >= n) {
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let off = 0;
-    while (off < n) {
-      const c = this.chunks[0];
-      const k = Math.min(c.length, n - off);
-      c.copy(out, off, 0, k);
-      off += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    return out;
-  }
-
   private resumeReading(): void {
     this.readerFull = false;
     if (this.withheld === 0) return;
@@ -328,7 +299,7 @@ class Call {
 
   private onEnd(): void {
     if (this.done) return;
-    if (this.have > 0) {
+    if (this.q.length > 0) {
       this.finish({ code: grpc.status.INTERNAL, details: 'request ended inside a message' });
       return;
     }
