@@ -427,6 +427,19 @@ function frame(type: number, flags: number, stream: number, body: Buffer = Buffe
 }
 
 /** A header block of literals without indexing (RFC 7541 §6.2.2); names and values under 127 bytes. */
+/** A gRPC request's headers for a method of the test service, as a client sends them. */
+function requestHeaders(method: string, extra: [string, string][] = []): [string, string][] {
+  return [
+    [':method', 'POST'],
+    [':scheme', 'http'],
+    [':path', `/${SERVICE}/${method}`],
+    [':authority', 'localhost'],
+    ['content-type', 'application/grpc'],
+    ['te', 'trailers'],
+    ...extra,
+  ];
+}
+
 function headerBlock(headers: [string, string][]): Buffer {
   return Buffer.concat(headers.flatMap(([n, v]) => [Buffer.from([0, n.length]), Buffer.from(n), Buffer.from([v.length]), Buffer.from(v)]));
 }
@@ -772,15 +785,7 @@ describe('cancellation', () => {
 
   it('enforces grpc-timeout itself, for a client that never resets the stream', async () => {
     const r = await raw();
-    const headers = headerBlock([
-      [':method', 'POST'],
-      [':scheme', 'http'],
-      [':path', `/${SERVICE}/Hang`],
-      [':authority', 'localhost'],
-      ['content-type', 'application/grpc'],
-      ['te', 'trailers'],
-      ['grpc-timeout', '200m'],
-    ]);
+    const headers = headerBlock(requestHeaders('Hang', [['grpc-timeout', '200m']]));
     const message = Buffer.from([0, 0, 0, 0, 1, 0x78]);
     r.sock.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0), frame(HEADERS, END_HEADERS, 1, headers), frame(DATA, END_STREAM, 1, message)]));
     await until(() => state.hung.length === 1, 2000, 'Hang call on the server');
@@ -913,14 +918,7 @@ describe('robustness', () => {
     const p = await proxy();
     const c = client(p.path);
     await ok(c, 'Echo', Buffer.from('before'));
-    const headers = headerBlock([
-      [':method', 'POST'],
-      [':scheme', 'http'],
-      [':path', `/${SERVICE}/Hang`],
-      [':authority', 'localhost'],
-      ['content-type', 'application/grpc'],
-      ['te', 'trailers'],
-    ]);
+    const headers = headerBlock(requestHeaders('Hang'));
     const message = Buffer.alloc(5 + 20);
     message.writeUInt32BE(1000, 1); // a 1000-byte message, of which 20 come
     const cuts: Buffer[] = [
