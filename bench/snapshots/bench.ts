@@ -296,6 +296,7 @@ async function unpackBench(tmp: string, csock: string, bsock: string): Promise<R
     await diff.apply(desc, m);
     r.lib.push(ms(t0));
     await sn.remove(`u${i}`);
+    await sn.cleanup(); // the directory goes here (overlay's Remove keeps it until a cleanup, as containerd's)
     // interleaved, so that load changes on a shared machine hit both daemons alike
     r.cIngest.push(await importMs(csock, '--no-unpack'));
     r.bIngest.push(await importMs(bsock, '--no-unpack'));
