@@ -23,7 +23,8 @@
  *    unpack alone (Stat, Prepare, Diff.Apply, Commit, labels) is compared;
  *    plus berth's DiffService.apply in process and GNU tar -xzf onto a plain
  *    directory as a floor. Between runs the image is removed with --sync and
- *    the daemon waited on until its snapshots are gone.
+ *    the daemon waited on until its snapshots are gone; before each timed step
+ *    `sync` and a 200 ms pause, so that no step pays another's writeback.
  * 3. floor (BENCH_ONLY=floor for this part alone): \`ctr version\` (a new
  *    connection, two unary calls) against containerd, berthd and a minimal
  *    gRPC responder on node:http2 (FLOOR_SERVER below: canned answers, no
@@ -281,8 +282,18 @@ async function unpackBench(tmp: string, csock: string, bsock: string): Promise<R
   const image = await ociArchive(tmp, gz, diffId);
   fs.writeFileSync(path.join(tmp, 'layer.tar.gz'), gz);
 
+  /**
+   * Before each timed step: the previous steps' dirty pages written back (and
+   * their deletions done), so that no step pays for another's writeback —
+   * the figures followed the page cache's state more than the daemons.
+   */
+  const settle = async (): Promise<void> => {
+    await execFileP('sync');
+    await new Promise((r) => setTimeout(r, 200));
+  };
   const importMs = async (sock: string, ...flags: string[]): Promise<number> => {
     await clean(sock);
+    await settle();
     const t0 = process.hrtime.bigint();
     await ctr(sock, 'images', 'import', ...flags, '--snapshotter', 'overlayfs', image);
     const t = ms(t0);
@@ -291,8 +302,9 @@ async function unpackBench(tmp: string, csock: string, bsock: string): Promise<R
   };
   const r: Record<string, number[]> = { lib: [], gnuTar: [], bImport: [], bIngest: [], cImport: [], cIngest: [] };
   for (let i = 0; i < RUNS; i++) {
-    let t0 = process.hrtime.bigint();
     const m = await sn.prepare(`u${i}`, 'base');
+    await settle();
+    let t0 = process.hrtime.bigint();
     await diff.apply(desc, m);
     r.lib.push(ms(t0));
     await sn.remove(`u${i}`);
@@ -304,6 +316,7 @@ async function unpackBench(tmp: string, csock: string, bsock: string): Promise<R
     r.bImport.push(await importMs(bsock));
     const out = path.join(tmp, `gnu-${i}`);
     fs.mkdirSync(out);
+    await settle();
     t0 = process.hrtime.bigint();
     await execFileP('tar', ['-xzf', path.join(tmp, 'layer.tar.gz'), '-C', out]);
     r.gnuTar.push(ms(t0));
