@@ -289,7 +289,7 @@ async function unpackBench(tmp: string, csock: string, bsock: string): Promise<R
    */
   const settle = async (): Promise<void> => {
     await execFileP('sync');
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   };
   const importMs = async (sock: string, ...flags: string[]): Promise<number> => {
     await clean(sock);

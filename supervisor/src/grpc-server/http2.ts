@@ -41,15 +41,14 @@ const PADDED = 0x8;
 const PRIORITY_FLAG = 0x20;
 
 // Error codes (RFC 7540 7)
-export const NO_ERROR = 0x0;
-export const PROTOCOL_ERROR = 0x1;
-export const INTERNAL_ERROR = 0x2;
-export const FLOW_CONTROL_ERROR = 0x3;
-export const STREAM_CLOSED = 0x5;
-export const FRAME_SIZE_ERROR = 0x6;
-export const REFUSED_STREAM = 0x7;
-export const CANCEL = 0x8;
-export const COMPRESSION_ERROR = 0x9;
+const NO_ERROR = 0x0;
+const PROTOCOL_ERROR = 0x1;
+const INTERNAL_ERROR = 0x2;
+const FLOW_CONTROL_ERROR = 0x3;
+const FRAME_SIZE_ERROR = 0x6;
+const REFUSED_STREAM = 0x7;
+const CANCEL = 0x8;
+const COMPRESSION_ERROR = 0x9;
 
 // Settings
 const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
@@ -57,10 +56,10 @@ const SETTINGS_MAX_FRAME_SIZE = 0x5;
 
 const DEFAULT_WINDOW = 65535;
 const MAX_WINDOW = 0x7fffffff;
-/** What we accept per frame (the protocol's default; we do not advertise more). */
-const MAX_FRAME = 16384;
+/** The protocol's default frame size: what we accept (we advertise no more), and the peer's until it says otherwise. */
+const DEFAULT_MAX_FRAME = 16384;
 /** Our stream and connection windows. */
-export const WINDOW = 16 << 20;
+const WINDOW = 16 << 20;
 /** The largest request header list (RFC 7540 6.5.2 accounting); a larger one is refused with 431. */
 const MAX_HEADER_LIST = 1 << 20;
 /** Socket bytes queued past which a writer's callback waits for 'drain'. */
@@ -167,6 +166,20 @@ export class Http2Stream {
     }
   }
 
+  /** @internal the client ended its side of the request (END_STREAM, or trailers). */
+  endOfRequest(): void {
+    if (!this.recvOpen) return;
+    this.recvOpen = false;
+    this.onEnd();
+  }
+
+  /** @internal the stream is refused for a protocol error of its own: RST_STREAM, and its user told. */
+  abort(code: number): void {
+    if (!this.sendOpen) return;
+    this.reset(code);
+    this.onReset(code);
+  }
+
   /** @internal the client reset the stream, or the connection ended. */
   closeByPeer(code: number): void {
     const wasOpen = this.sendOpen;
@@ -192,12 +205,11 @@ export class Http2Stream {
         this.conn.waitForWindow(this);
         return data.subarray(off);
       }
-      this.conn.sendData(this.id, data.subarray(off, off + n), false);
+      this.conn.sendData(this.id, data.subarray(off, off + n));
       this.sendWindow -= n;
       this.conn.sendWindow -= n;
       off += n;
     }
-    if (this.sendWindow <= 0 || this.conn.sendWindow <= 0) this.conn.waitForWindow(this);
     return undefined;
   }
 
@@ -233,7 +245,7 @@ export interface ConnectionOptions {
 
 export class Http2Connection {
   peerInitialWindow = DEFAULT_WINDOW;
-  peerMaxFrame = 16384;
+  peerMaxFrame = DEFAULT_MAX_FRAME;
   sendWindow = DEFAULT_WINDOW;
 
   private buf: Buffer | undefined;
@@ -269,10 +281,6 @@ export class Http2Connection {
     socket.on('close', () => this.onClose());
   }
 
-  get activeStreams(): number {
-    return this.streams.size;
-  }
-
   /** Graceful end: no new streams; the socket ends once the open ones are done. */
   goaway(): void {
     if (this.destroyed) return;
@@ -304,8 +312,8 @@ export class Http2Connection {
     }
   }
 
-  sendData(id: number, data: Buffer, endStream: boolean): void {
-    this.frame(DATA, endStream ? END_STREAM : 0, id, data);
+  sendData(id: number, data: Buffer): void {
+    this.frame(DATA, 0, id, data);
   }
 
   sendReset(id: number, code: number): void {
@@ -391,7 +399,7 @@ export class Http2Connection {
     try {
       while (b.length - off >= 9) {
         const len = b.readUIntBE(off, 3);
-        if (len > MAX_FRAME) throw new ConnectionError(FRAME_SIZE_ERROR, `frame of ${len} bytes`);
+        if (len > DEFAULT_MAX_FRAME) throw new ConnectionError(FRAME_SIZE_ERROR, `frame of ${len} bytes`);
         if (b.length - off < 9 + len) break;
         const type = b[off + 3];
         const flags = b[off + 4];
@@ -480,7 +488,7 @@ export class Http2Connection {
         this.peerInitialWindow = v;
         for (const s of this.streams.values()) s.sendWindow += delta;
       } else if (key === SETTINGS_MAX_FRAME_SIZE) {
-        if (v < 16384 || v > 16777215) throw new ConnectionError(PROTOCOL_ERROR, 'bad max frame size');
+        if (v < DEFAULT_MAX_FRAME || v > 16777215) throw new ConnectionError(PROTOCOL_ERROR, 'bad max frame size');
         this.peerMaxFrame = v;
       }
       // HEADER_TABLE_SIZE: our encoder never indexes; the others do not concern a server.
@@ -502,8 +510,7 @@ export class Http2Connection {
     const s = this.streams.get(id);
     if (!s) return; // a stream we closed: nothing to send
     if (inc === 0 || s.sendWindow + inc > MAX_WINDOW) {
-      s.reset(inc === 0 ? PROTOCOL_ERROR : FLOW_CONTROL_ERROR);
-      s.onReset(CANCEL);
+      s.abort(inc === 0 ? PROTOCOL_ERROR : FLOW_CONTROL_ERROR);
       return;
     }
     s.sendWindow += inc;
@@ -542,11 +549,10 @@ export class Http2Connection {
       if (!(err instanceof HeaderListTooLargeError)) throw err;
       // Decoded whole, so the table is intact: only this stream is refused.
       const s = this.streams.get(id);
-      if (s) {
-        s.reset(PROTOCOL_ERROR);
-        s.onReset(PROTOCOL_ERROR);
-      } else if (id > this.lastStreamId) {
+      if (s) s.abort(PROTOCOL_ERROR);
+      else if (id > this.lastStreamId) {
         this.lastStreamId = id;
+        // 431, and for a gRPC client RESOURCE_EXHAUSTED (8), as a trailers-only answer
         this.sendHeaders(id, [[':status', '431'], ['content-type', 'application/grpc'], ['grpc-status', '8'], ['grpc-message', 'header list too large']], true);
       }
       return;
@@ -555,10 +561,7 @@ export class Http2Connection {
     if (existing) {
       // Trailers from the client: gRPC clients send none, but they end the request.
       if (!endStream) throw new ConnectionError(PROTOCOL_ERROR, 'HEADERS without END_STREAM on an open stream');
-      if (existing.recvOpen) {
-        existing.recvOpen = false;
-        existing.onEnd();
-      }
+      existing.endOfRequest();
       return;
     }
     if (id <= this.lastStreamId) throw new ConnectionError(PROTOCOL_ERROR, `stream ${id} reused`);
@@ -569,7 +572,7 @@ export class Http2Connection {
     }
     const s = new Http2Stream(this, id, headers);
     this.streams.set(id, s);
-    if (endStream) s.recvOpen = false;
+    if (endStream) s.recvOpen = false; // headers only: ended before its user knows it
     this.opts.onStream(s);
     if (endStream && this.streams.has(id)) s.onEnd();
   }
@@ -594,10 +597,7 @@ export class Http2Connection {
       return; // a stream already closed on our side: dropped
     }
     if (data.length > 0) s.onData(data);
-    if (flags & END_STREAM && s.recvOpen) {
-      s.recvOpen = false;
-      s.onEnd();
-    }
+    if (flags & END_STREAM) s.endOfRequest();
   }
 
   private onClose(): void {

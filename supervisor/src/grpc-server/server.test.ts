@@ -938,3 +938,38 @@ describe('robustness', () => {
     expect(p.connections()).toBe(1);
   });
 });
+
+describe('call deadline', () => {
+  it('getDeadline() is fixed when the call starts, from grpc-timeout', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-deadline-'));
+    const sock = path.join(dir, 's.sock');
+    const server = new GrpcServer();
+    const seen: Array<Date | number> = [];
+    server.addService({ Echo: method('Echo', 'unary', bytes, bytes) }, {
+      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        seen.push(call.getDeadline());
+        setTimeout(() => {
+          seen.push(call.getDeadline());
+          cb(null, call.request);
+        }, 100);
+      },
+    });
+    const c = new grpc.Client(`unix:${sock}`, grpc.credentials.createInsecure());
+    try {
+      await server.listen(sock);
+      const t0 = Date.now();
+      await new Promise((resolve, reject) =>
+        c.makeUnaryRequest(`/${SERVICE}/Echo`, (b: Buffer) => b, (b: Buffer) => b, Buffer.from('x'), new grpc.Metadata(), { deadline: t0 + 5000 }, (e, r) => (e ? reject(e) : resolve(r))),
+      );
+      expect(seen).toHaveLength(2);
+      const [a, b] = seen.map((d) => (d instanceof Date ? d.getTime() : d));
+      expect(b).toBe(a);
+      expect(a).toBeGreaterThan(t0 + 4000);
+      expect(a).toBeLessThanOrEqual(t0 + 5100);
+    } finally {
+      c.close();
+      server.forceShutdown();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -83,7 +83,7 @@ export class GrpcServer {
   listen(path: string): Promise<void> {
     const server = net.createServer((socket) => {
       const conn = new Http2Connection(socket, {
-        onStream: (s) => this.onStream(s, socket),
+        onStream: (s) => this.onStream(s),
         onError: this.opts.onConnectionError,
         onClose: () => this.conns.delete(conn),
       });
@@ -121,7 +121,7 @@ export class GrpcServer {
     this.conns.clear();
   }
 
-  private onStream(s: Http2Stream, socket: net.Socket): void {
+  private onStream(s: Http2Stream): void {
     let path = '';
     let method = '';
     let contentType = '';
@@ -146,7 +146,7 @@ export class GrpcServer {
       s.respond(trailersOnly({ code: grpc.status.UNIMPLEMENTED, details }), true);
       return;
     }
-    new Call(s, m, metadataOf(s.headers), socket, parseTimeout(timeout), this.maxRecv, this.maxSend).start();
+    new Call(s, m, metadataOf(s.headers), parseTimeout(timeout), this.maxRecv, this.maxSend).start();
   }
 }
 
@@ -155,7 +155,7 @@ export class GrpcServer {
  * a grpc-js-shaped call object, writes messages and the final status.
  */
 class Call {
-  cancelled = false;
+  private cancelled = false;
   private done = false;
   private readonly q = new ByteQueue();
   /** The size of the message being read, prefix included; -1 before its prefix. */
@@ -174,7 +174,6 @@ class Call {
     private readonly s: Http2Stream,
     private readonly m: Method,
     private readonly metadata: grpc.Metadata,
-    private readonly socket: net.Socket,
     private readonly timeoutMs: number | undefined,
     private readonly maxRecv: number,
     private readonly maxSend: number,
@@ -182,11 +181,12 @@ class Call {
 
   start(): void {
     const { kind } = this.m;
+    const deadline = this.timeoutMs === undefined ? Infinity : new Date(Date.now() + this.timeoutMs);
     const base = {
       metadata: this.metadata,
       cancelled: false,
-      getPeer: () => `unix:${this.socket.localAddress || ''}`,
-      getDeadline: () => (this.timeoutMs === undefined ? Infinity : new Date(Date.now() + this.timeoutMs)),
+      getPeer: () => `unix:${this.s.conn.socket.localAddress || ''}`,
+      getDeadline: () => deadline,
       getPath: () => this.m.def.path,
       sendMetadata: (md: grpc.Metadata) => this.extraHeaders.push(...headersOf(md)),
     };

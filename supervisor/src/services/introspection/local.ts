@@ -54,6 +54,7 @@ function adaptor(p: PluginInfo): Adaptor {
 
 export class IntrospectionLocal {
   private uuid: string | undefined;
+  private pidns: number | undefined;
 
   constructor(
     private readonly entries: () => readonly PluginEntry[],
@@ -87,6 +88,4 @@ export class IntrospectionLocal {
     }
     return { uuid: this.uuid, pid: process.pid, pidns: this.pidns };
   }
-
-  private pidns: number | undefined;
 }
