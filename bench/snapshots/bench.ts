@@ -9,7 +9,11 @@
  *      b. the same `ctr snapshots` → berthd (its own root, socket)
  *      c. berth's library, in process
  *    (a) vs (b) is the like-for-like ratio: same client, same wire, a daemon each;
- *    with each daemon's CPU per triple. Run in blocks of OPS triples per daemon
+ *    with each daemon's CPU per triple. First WARMUP (300) triples per daemon
+    through ctr, timed apart: berthd's JavaScript is compiled as it runs and
+    takes a few hundred requests to reach its optimised code (containerd is
+    compiled ahead of time), so the warm-up's own figures are the cold ones,
+    and the blocks measure a daemon that has been serving. Run in blocks of OPS triples per daemon
  *    (alternating which goes first, a pause before each): a daemon's work
  *    after a command lands on its own next command, as for its user.
  *      d. berth's gRPC client (one connection, no process start-up) → each daemon:
@@ -33,7 +37,8 @@
  *    server on node:http2 costs per connection and call, whatever runs on it.
  * Median of RUNS (≥ 5) runs each; ratios are berth / peer (lower is better).
  * BENCH_BERTHD_CONFIG adds TOML to berthd's config (to try a setting);
- * BENCH_BERTHD_ENV="K=V;K2=V2" sets berthd's environment (e.g. NODE_OPTIONS).
+ * BENCH_BERTHD_ENV="K=V;K2=V2" sets berthd's environment (e.g. NODE_OPTIONS);
+ * BENCH_BERTHD_NODE_ARGS="--flag --flag2" passes flags to berthd's node.
  * Figures and how to read them: RESULTS.md beside this file.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -55,6 +60,7 @@ import { startBerthd, type Daemon } from '../../test/supervisor/support/daemon';
 const execFileP = promisify(execFile);
 const RUNS = Math.max(5, parseInt(process.env.RUNS ?? '7', 10));
 const OPS = parseInt(process.env.OPS ?? '20', 10);
+const WARMUP = parseInt(process.env.WARMUP ?? '300', 10);
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
@@ -188,6 +194,15 @@ async function chainBench(tmp: string, c: { sock: string; pid: number }, b: { so
     await sleep(PAUSE_MS);
     return viaGrpc(sock);
   };
+  /** WARMUP triples per daemon, one after the other: wall and CPU per triple while berthd is cold. */
+  const warm = new Map<number, { ms: number; cpuMs: number }>();
+  for (const d of [c, b]) {
+    await sleep(PAUSE_MS);
+    const cpu0 = cpuMs(d.pid);
+    let t = 0;
+    for (let i = 0; i < WARMUP; i++) t += await viaCtr(d.sock);
+    warm.set(d.pid, { ms: t / Math.max(1, WARMUP), cpuMs: (cpuMs(d.pid) - cpu0) / Math.max(1, WARMUP) });
+  }
   const ct: number[] = [];
   const bt: number[] = [];
   const ccpu: number[] = [];
@@ -209,6 +224,8 @@ async function chainBench(tmp: string, c: { sock: string; pid: number }, b: { so
   const opMs = (sock: string, k: number): number => median(ops.get(sock)![k]);
   return {
     containerdCtrMs: median(ct), berthdCtrMs: median(bt), containerdCpuMsPerCtrTriple: median(ccpu), berthdCpuMsPerCtrTriple: median(bcpu),
+    warmupTriples: WARMUP, containerdWarmupCtrMs: warm.get(c.pid)!.ms, berthdWarmupCtrMs: warm.get(b.pid)!.ms,
+    containerdWarmupCpuMsPerCtrTriple: warm.get(c.pid)!.cpuMs, berthdWarmupCpuMsPerCtrTriple: warm.get(b.pid)!.cpuMs,
     containerdGrpcMs: median(gc), berthdGrpcMs: median(gb), berthLibraryMs: median(l),
     containerdPrepareMs: opMs(csock, 0), berthdPrepareMs: opMs(bsock, 0),
     containerdMountsMs: opMs(csock, 1), berthdMountsMs: opMs(bsock, 1),
@@ -402,6 +419,7 @@ async function main(): Promise<void> {
   try {
     // BENCH_BERTHD_CONFIG: TOML added to berthd's config (e.g. a [plugins."io.containerd.gc.v1.scheduler"] table)
     berthd = await startBerthd({ dir: fs.mkdtempSync(path.join(tmp, 'berthd-')), extraConfig: process.env.BENCH_BERTHD_CONFIG,
+      nodeArgs: process.env.BENCH_BERTHD_NODE_ARGS?.split(' ').filter((a) => a !== ''),
       env: process.env.BENCH_BERTHD_ENV ? { ...process.env, ...Object.fromEntries(process.env.BENCH_BERTHD_ENV.split(';').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) } : undefined });
     const only = process.env.BENCH_ONLY; // chain | floor: that part alone (unpack takes minutes)
     const chain = only === undefined || only === 'chain' ? await chainBench(tmp, { sock, pid: proc.pid! }, { sock: berthd.address, pid: berthd.proc.pid! }) : undefined;
@@ -415,6 +433,7 @@ async function main(): Promise<void> {
       chain10: chain && {
         ...Object.fromEntries(Object.entries(chain).map(([k, v]) => [k, round(v)])),
         ratioBerthdVsContainerdSameCtr: round(chain.berthdCtrMs / chain.containerdCtrMs),
+        ratioWarmupSameCtr: round(chain.berthdWarmupCtrMs / chain.containerdWarmupCtrMs),
         ratioBerthdVsContainerdSameGrpcClient: round(chain.berthdGrpcMs / chain.containerdGrpcMs),
       },
       floor: floor && {

@@ -86,6 +86,8 @@ export interface BerthdOptions {
   extraConfig?: string;
   /** The daemon's environment (its shims inherit it); default: this process's. */
   env?: NodeJS.ProcessEnv;
+  /** Node's own flags before the script (e.g. V8 flags NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
 }
 
 export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
@@ -95,7 +97,7 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<Daemon> {
   const state = path.join(dir, 'state');
   const address = path.join(dir, 'berthd.sock');
   const cfg = opts.config === undefined ? path.join(dir, 'config.toml') : opts.config;
-  const args = [berthdJs, ...(cfg ? ['--config', cfg] : []), '--root', root, '--state', state, '--address', address, ...(opts.extraArgs ?? [])];
+  const args = [...(opts.nodeArgs ?? []), berthdJs, ...(cfg ? ['--config', cfg] : []), '--root', root, '--state', state, '--address', address, ...(opts.extraArgs ?? [])];
   if (cfg && opts.config === undefined && !fs.existsSync(cfg)) fs.writeFileSync(cfg, opts.extraConfig ?? '');
   fs.rmSync(address, { force: true }); // a killed daemon's socket: wait for the new one
   return startProcess(process.execPath, args, dir, address, root, state, opts.env);
