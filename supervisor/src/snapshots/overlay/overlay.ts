@@ -40,14 +40,18 @@ export interface OverlayConfig {
 }
 
 export class OverlaySnapshotter extends MetaStoreSnapshotter {
+  /** <root>/snapshots, normalised once: the paths below are built by concatenation (ids are numbers). */
+  private readonly dir: string;
+
   private constructor(
-    private readonly root: string,
+    root: string,
     ms: MetaStore,
     readonly indexOff: boolean,
     readonly userxattr: boolean,
     readonly syncRemove: boolean,
   ) {
     super(ms);
+    this.dir = path.join(root, 'snapshots');
   }
 
   static async open(config: OverlayConfig | string): Promise<OverlaySnapshotter> {
@@ -60,11 +64,11 @@ export class OverlaySnapshotter extends MetaStoreSnapshotter {
 
   /** The upper (fs) dir of a snapshot id; the diff service reads it directly. */
   upperPath(id: string): string {
-    return path.join(this.root, 'snapshots', id, 'fs');
+    return `${this.dir}/${id}/fs`;
   }
 
   private workPath(id: string): string {
-    return path.join(this.root, 'snapshots', id, 'work');
+    return `${this.dir}/${id}/work`;
   }
 
   protected activeUsage(id: string): Promise<Usage> {
@@ -81,14 +85,14 @@ export class OverlaySnapshotter extends MetaStoreSnapshotter {
   async remove(key: string): Promise<void> {
     const { id } = await this.ms.withTransaction(true, (tx) => storage.removeSnapshot(tx, key));
     if (!this.syncRemove) return;
-    const dir = path.join(this.root, 'snapshots', id);
+    const dir = `${this.dir}/${id}`;
     await removeTree(dir).catch(warnOnError('snapshots.overlay', 'failed to remove snapshot directory', { path: dir }));
   }
 
   /** Removes every directory under snapshots/ that no record names (containerd's Cleanup). */
   async cleanup(): Promise<void> {
     const ids = await this.ms.withTransaction(false, (tx) => storage.idMap(tx));
-    await cleanupOrphans(path.join(this.root, 'snapshots'), ids, removeTree);
+    await cleanupOrphans(this.dir, ids, removeTree);
   }
 
   /** The id and parent ids of an active/view snapshot (for the diff service's overlay fast path). */
@@ -98,7 +102,7 @@ export class OverlaySnapshotter extends MetaStoreSnapshotter {
 
   protected async createSnapshot(kind: Kind, key: string, parent: string, opts?: SnapshotOpts): Promise<Mount[]> {
     return this.ms.withTransaction(true, async (tx) => {
-      const td = await tempDir(path.join(this.root, 'snapshots'));
+      const td = await tempDir(this.dir);
       try {
         // A handful of microsecond syscalls: synchronous, without thread-pool hops.
         fs.mkdirSync(path.join(td, 'fs'));
@@ -113,7 +117,7 @@ export class OverlaySnapshotter extends MetaStoreSnapshotter {
           const st = fs.statSync(this.upperPath(s.parentIds[0]));
           fs.lchownSync(path.join(td, 'fs'), st.uid, st.gid);
         }
-        await renameInto(td, path.join(this.root, 'snapshots', s.id));
+        await renameInto(td, `${this.dir}/${s.id}`);
         return this.mountsOf(s);
       } catch (err) {
         await removeTree(td).catch(warnOnError('snapshots.overlay', 'failed to cleanup temp snapshot directory', { path: td }));
