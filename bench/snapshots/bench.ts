@@ -9,11 +9,12 @@
  *      b. the same `ctr snapshots` → berthd (its own root, socket)
  *      c. berth's library, in process
  *    (a) vs (b) is the like-for-like ratio: same client, same wire, a daemon each;
- *    with each daemon's CPU per triple. First WARMUP (300) triples per daemon
-    through ctr, timed apart: berthd's JavaScript is compiled as it runs and
-    takes a few hundred requests to reach its optimised code (containerd is
-    compiled ahead of time), so the warm-up's own figures are the cold ones,
-    and the blocks measure a daemon that has been serving. Run in blocks of OPS triples per daemon
+ *    with each daemon's CPU per triple. First WARMUP (300) triples per
+ *    daemon through ctr, in the same blocks, timed apart: berthd's
+ *    JavaScript is compiled as it runs and takes a few hundred requests to
+ *    reach its optimised code (containerd is compiled ahead of time), so the
+ *    warm-up's own figures are the cold ones, and the measured blocks see a
+ *    daemon that has been serving. Run in blocks of OPS triples per daemon
  *    (alternating which goes first, a pause before each): a daemon's work
  *    after a command lands on its own next command, as for its user.
  *      d. berth's gRPC client (one connection, no process start-up) → each daemon:
@@ -194,14 +195,19 @@ async function chainBench(tmp: string, c: { sock: string; pid: number }, b: { so
     await sleep(PAUSE_MS);
     return viaGrpc(sock);
   };
-  /** WARMUP triples per daemon, one after the other: wall and CPU per triple while berthd is cold. */
-  const warm = new Map<number, { ms: number; cpuMs: number }>();
-  for (const d of [c, b]) {
-    await sleep(PAUSE_MS);
-    const cpu0 = cpuMs(d.pid);
-    let t = 0;
-    for (let i = 0; i < WARMUP; i++) t += await viaCtr(d.sock);
-    warm.set(d.pid, { ms: t / Math.max(1, WARMUP), cpuMs: (cpuMs(d.pid) - cpu0) / Math.max(1, WARMUP) });
+  /**
+   * WARMUP triples per daemon, in the same alternating blocks as below: wall
+   * and CPU per triple (means: the cold phase is a trend, not a level).
+   */
+  const warm = new Map<number, { ms: number; cpuMs: number }>([[c.pid, { ms: 0, cpuMs: 0 }], [b.pid, { ms: 0, cpuMs: 0 }]]);
+  const warmBlocks = Math.ceil(WARMUP / OPS);
+  for (let r = 0; r < warmBlocks; r++) {
+    for (const d of r % 2 ? [b, c] : [c, b]) {
+      const x = await ctrBlock(d);
+      const w = warm.get(d.pid)!;
+      w.ms += x.ms / warmBlocks;
+      w.cpuMs += x.cpuMs / warmBlocks;
+    }
   }
   const ct: number[] = [];
   const bt: number[] = [];
@@ -224,7 +230,7 @@ async function chainBench(tmp: string, c: { sock: string; pid: number }, b: { so
   const opMs = (sock: string, k: number): number => median(ops.get(sock)![k]);
   return {
     containerdCtrMs: median(ct), berthdCtrMs: median(bt), containerdCpuMsPerCtrTriple: median(ccpu), berthdCpuMsPerCtrTriple: median(bcpu),
-    warmupTriples: WARMUP, containerdWarmupCtrMs: warm.get(c.pid)!.ms, berthdWarmupCtrMs: warm.get(b.pid)!.ms,
+    warmupTriples: warmBlocks * OPS, containerdWarmupCtrMs: warm.get(c.pid)!.ms, berthdWarmupCtrMs: warm.get(b.pid)!.ms,
     containerdWarmupCpuMsPerCtrTriple: warm.get(c.pid)!.cpuMs, berthdWarmupCpuMsPerCtrTriple: warm.get(b.pid)!.cpuMs,
     containerdGrpcMs: median(gc), berthdGrpcMs: median(gb), berthLibraryMs: median(l),
     containerdPrepareMs: opMs(csock, 0), berthdPrepareMs: opMs(bsock, 0),
