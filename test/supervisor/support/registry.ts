@@ -52,17 +52,21 @@ function libtrustKeyId(pub: crypto.KeyObject): string {
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
-async function waitPort(port: number, proc: ChildProcess, log: () => string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (proc.exitCode !== null) throw new Error(`docker-registry exited: ${log()}`);
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
+/**
+ * Waits for a docker-registry to log that it listens on its port. A connect
+ * alone is not enough: the port comes from freePort() and may be taken
+ * before the registry binds it (by another test's server), and a connect
+ * would then reach that server. Resolves false when the bind failed that way.
+ */
+async function waitListening(port: number, proc: ChildProcess, log: () => string): Promise<boolean> {
+  for (let i = 0; i < 500; i++) {
+    const text = log();
+    if (text.includes(`listening on 127.0.0.1:${port}`)) return true;
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      await new Promise((r) => setTimeout(r, 20)); // its last words
+      if (/address already in use/.test(log())) return false;
+      throw new Error(`docker-registry exited: ${log()}`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`docker-registry did not listen: ${log()}`);
@@ -70,7 +74,6 @@ async function waitPort(port: number, proc: ChildProcess, log: () => string): Pr
 
 export async function startRegistry(work: string, opts: RegistryOptions = {}): Promise<Registry> {
   const dir = fs.mkdtempSync(path.join(work, 'registry-'));
-  const port = await freePort();
   const user = opts.user ?? 'tester';
   const password = opts.password ?? 'secret';
   const tokenRequests: Registry['tokenRequests'] = [];
@@ -83,7 +86,6 @@ export async function startRegistry(work: string, opts: RegistryOptions = {}): P
     await runOk('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'token.key'), '-out', path.join(dir, 'token.crt'), '-days', '1', '-subj', '/CN=berth-token']);
     const key = crypto.createPrivateKey(fs.readFileSync(path.join(dir, 'token.key')));
     const kid = libtrustKeyId(crypto.createPublicKey(key));
-    const tport = await freePort();
     tokenServer = http.createServer((req, res) => {
       const u = new URL(req.url ?? '/', 'http://x');
       const basic = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -103,7 +105,8 @@ export async function startRegistry(work: string, opts: RegistryOptions = {}): P
       const sig = crypto.sign('sha256', Buffer.from(`${header}.${claims}`), key);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${header}.${claims}.${b64url(sig)}`, expires_in: 300 }));
     });
-    await new Promise<void>((r) => tokenServer!.listen(tport, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => tokenServer!.listen(0, '127.0.0.1', () => r()));
+    const tport = (tokenServer.address() as net.AddressInfo).port;
     auth = `auth:\n  token:\n    realm: http://127.0.0.1:${tport}/token\n    service: berth-registry\n    issuer: berth-test-issuer\n    rootcertbundle: ${path.join(dir, 'token.crt')}\n`;
   }
   let tls = '';
@@ -117,24 +120,31 @@ export async function startRegistry(work: string, opts: RegistryOptions = {}): P
     tls = `  tls:\n    certificate: ${path.join(dir, 'tls.crt')}\n    key: ${path.join(dir, 'tls.key')}\n`;
   }
   const cfg = path.join(dir, 'config.yml');
-  fs.writeFileSync(
-    cfg,
-    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n  secret: berth-test\n${tls}${auth}`,
-  );
   const logFile = path.join(dir, 'registry.log');
-  const fd = fs.openSync(logFile, 'a');
-  const proc = track(spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', fd, fd] }));
-  fs.closeSync(fd);
-  await waitPort(port, proc, () => fs.readFileSync(logFile, 'utf8'));
+  let port = 0;
+  let proc: ChildProcess | undefined;
+  for (let attempt = 0; !proc; attempt++) {
+    port = await freePort();
+    fs.writeFileSync(
+      cfg,
+      `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n  secret: berth-test\n${tls}${auth}`,
+    );
+    const fd = fs.openSync(logFile, 'w'); // this attempt's log only
+    const p = track(spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', fd, fd] }));
+    fs.closeSync(fd);
+    if (await waitListening(port, p, () => fs.readFileSync(logFile, 'utf8'))) proc = p;
+    else if (attempt === 4) throw new Error(`docker-registry: no free port in 5 tries: ${fs.readFileSync(logFile, 'utf8')}`);
+  }
+  const running = proc;
   return {
     host: `127.0.0.1:${port}`,
     port,
     tokenRequests,
     caFile,
     stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
+      if (running.exitCode === null && running.signalCode === null) {
+        const exited = new Promise((r) => running.once('exit', r));
+        running.kill('SIGTERM');
         await exited;
       }
       await new Promise<void>((r) => (tokenServer ? tokenServer.close(() => r()) : r()));
@@ -147,7 +157,6 @@ export type Fault = (req: http.IncomingMessage) => 'pass' | '500' | '404' | { cu
 
 /** A plain-HTTP proxy in front of a registry that applies `fault` to each request. */
 export async function startFaultyProxy(target: string, fault: Fault): Promise<{ host: string; requests: string[]; stop(): Promise<void> }> {
-  const port = await freePort();
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}${req.headers.range ? ' ' + req.headers.range : ''}`);
@@ -174,7 +183,8 @@ export async function startFaultyProxy(target: string, fault: Fault): Promise<{ 
     up.on('error', () => res.socket?.destroy());
     req.pipe(up);
   });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r())); // port 0: no window for another to take it
+  const port = (server.address() as net.AddressInfo).port;
   return {
     host: `127.0.0.1:${port}`,
     requests,
