@@ -105,7 +105,7 @@ describe('auth', () => {
   test('htpasswd: refused without or with wrong credentials, push and pull with them', async () => {
     const c = d.client('pull');
     const ref = `${basic.host}/auth/busybox:latest`;
-    await expect(push(c, `${reg.host}/test/busybox:latest`, ref, { plainHttp: true })).rejects.toMatchObject({ kind: 'PermissionDenied', message: expect.stringMatching(/401 Unauthorized \(no credentials given\)/) });
+    await expect(push(c, `${reg.host}/test/busybox:latest`, ref, { plainHttp: true })).rejects.toMatchObject({ kind: 'PermissionDenied', message: expect.stringMatching(/401 Unauthorized \(no credentials given\); it asks for Basic realm="berth-test"/) });
     await expect(push(c, `${reg.host}/test/busybox:latest`, ref, { plainHttp: true, username: 'tester', password: 'wrong' })).rejects.toMatchObject({ kind: 'PermissionDenied' });
     await push(c, `${reg.host}/test/busybox:latest`, ref, { plainHttp: true, username: 'tester', password: 'secret' });
     const c2 = d.client('auth-basic');

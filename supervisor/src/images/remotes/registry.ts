@@ -128,9 +128,12 @@ export class Registry {
         res.body.resume();
         // Another request may have authorized meanwhile (concurrent layers): retry with that first.
         if (this.authorization && headers.authorization !== this.authorization) continue;
-        const ch = parseChallenge(res.headers['www-authenticate'] as string | undefined);
+        const challenge = res.headers['www-authenticate'] as string | undefined;
+        const ch = parseChallenge(challenge);
         if (ch && (await this.authorize(ch))) continue;
-        throw new BerthError('PermissionDenied', `failed to authorize: ${method} ${target}: 401 Unauthorized${this.opts.username === undefined ? ' (no credentials given)' : ''}`);
+        // What the registry asked for says why (an insufficient scope, an invalid token, a realm).
+        const asked = challenge ? `; it asks for ${challenge}` : '; it sent no challenge';
+        throw new BerthError('PermissionDenied', `failed to authorize: ${method} ${target}: 401 Unauthorized${this.opts.username === undefined ? ' (no credentials given)' : ''}${asked}`);
       }
       if ([301, 302, 303, 307, 308].includes(res.status) && res.headers.location) {
         res.body.resume();
