@@ -37,6 +37,12 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/** A /proc/PID/status field in MiB (VmRSS, VmHWM). */
+function status(pid: number | undefined, field: string): number {
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`)) ?? '';
+  return Number(/(\d+)/.exec(line)?.[1] ?? 0) / 1024;
+}
+
 async function main(): Promise<void> {
   ensureBuilt();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-'));
@@ -48,7 +54,9 @@ async function main(): Promise<void> {
     const archive = await tarLayout(layout.dir, path.join(work, 'image.tar'));
     const ref = `${reg.host}/bench/busybox:latest`;
     execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout.dir}:latest`, `docker://${ref}`]);
-    [berthd, containerd] = await Promise.all([startBerthd(), startContainerd()]);
+    [berthd, containerd] = await Promise.all([startBerthd({ nodeArgs: process.env.BENCH_BERTHD_NODE_ARGS?.split(' ').filter((a) => a !== '') }), startContainerd()]);
+    await new Promise((r) => setTimeout(r, 500)); // start-up collections done
+    const idle = { berthd: status(berthd.proc.pid, 'VmRSS'), containerd: status(containerd.proc.pid, 'VmRSS') };
     const b = berthd.address;
     const c = containerd.address;
     const berthctl = (...a: string[]) => [process.execPath, [berthctlJs, '--address', b, ...a]] as const;
@@ -91,11 +99,7 @@ async function main(): Promise<void> {
     }
     const m = (n: string) => median(results.get(n)!);
     // peak resident memory of each daemon over the whole run (VmHWM)
-    const peak = (pid: number | undefined) => {
-      const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:')) ?? '';
-      return Number(/(\d+)/.exec(line)?.[1] ?? 0) / 1024;
-    };
-    const peaks = { berthd: peak(berthd.proc.pid), containerd: peak(containerd.proc.pid) };
+    const peaks = { berthd: status(berthd.proc.pid, 'VmHWM'), containerd: status(containerd.proc.pid, 'VmHWM') };
     const size = fs.statSync(archive).size;
     const lines = [
       `image: busybox + ${layerMiB} MiB layer, archive ${(size / 2 ** 20).toFixed(1)} MiB; ${runs} runs each (after one warm-up), interleaved; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
@@ -115,7 +119,7 @@ async function main(): Promise<void> {
         ];
       }),
       '',
-      `peak RSS: berthd ${peaks.berthd.toFixed(0)} MiB, containerd ${peaks.containerd.toFixed(0)} MiB`,
+      `peak RSS: berthd ${peaks.berthd.toFixed(0)} MiB, containerd ${peaks.containerd.toFixed(0)} MiB (idle after start: ${idle.berthd.toFixed(0)} and ${idle.containerd.toFixed(0)} MiB)`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
