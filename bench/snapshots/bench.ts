@@ -37,9 +37,7 @@
  *    and each server's CPU per command (utime + stime from /proc). What a
  *    server on node:http2 costs per connection and call, whatever runs on it.
  * Median of RUNS (≥ 5) runs each; ratios are berth / peer (lower is better).
- * BENCH_BERTHD_CONFIG adds TOML to berthd's config (to try a setting);
- * BENCH_BERTHD_ENV="K=V;K2=V2" sets berthd's environment (e.g. NODE_OPTIONS);
- * BENCH_BERTHD_NODE_ARGS="--flag --flag2" passes flags to berthd's node.
+ * BENCH_BERTHD_CONFIG, _ENV and _NODE_ARGS try a setting of berthd (bench/support/berthd-env.ts).
  * Figures and how to read them: RESULTS.md beside this file.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -48,6 +46,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { berthdOptionsFromEnv } from '../support/berthd-env';
 import { measure, median } from '../support/measure';
 import * as zlib from 'node:zlib';
 import { Client } from '../../supervisor/src/client/client';
@@ -200,9 +199,11 @@ async function chainBench(tmp: string, c: { sock: string; pid: number }, b: { so
    * and CPU per triple (means: the cold phase is a trend, not a level).
    */
   const warm = new Map<number, { ms: number; cpuMs: number }>([[c.pid, { ms: 0, cpuMs: 0 }], [b.pid, { ms: 0, cpuMs: 0 }]]);
+  /** Round r's order: containerd first in even rounds, berthd in odd ones. */
+  const order = <T>(r: number, cx: T, bx: T): T[] => (r % 2 ? [bx, cx] : [cx, bx]);
   const warmBlocks = Math.ceil(WARMUP / OPS);
   for (let r = 0; r < warmBlocks; r++) {
-    for (const d of r % 2 ? [b, c] : [c, b]) {
+    for (const d of order(r, c, b)) {
       const x = await ctrBlock(d);
       const w = warm.get(d.pid)!;
       w.ms += x.ms / warmBlocks;
@@ -217,12 +218,12 @@ async function chainBench(tmp: string, c: { sock: string; pid: number }, b: { so
   const gc: number[] = [];
   const gb: number[] = [];
   for (let r = 0; r < RUNS; r++) {
-    for (const d of r % 2 ? [b, c] : [c, b]) {
+    for (const d of order(r, c, b)) {
       const x = await ctrBlock(d);
       (d === c ? ct : bt).push(x.ms);
       (d === c ? ccpu : bcpu).push(x.cpuMs);
     }
-    for (const sock of r % 2 ? [bsock, csock] : [csock, bsock]) (sock === csock ? gc : gb).push(await grpcBlock(sock));
+    for (const sock of order(r, csock, bsock)) (sock === csock ? gc : gb).push(await grpcBlock(sock));
     l.push(await lib());
   }
   await sn.close();
@@ -423,10 +424,7 @@ async function main(): Promise<void> {
   const { sock, proc } = await startContainerd(cdir);
   let berthd: Daemon | undefined;
   try {
-    // BENCH_BERTHD_CONFIG: TOML added to berthd's config (e.g. a [plugins."io.containerd.gc.v1.scheduler"] table)
-    berthd = await startBerthd({ dir: fs.mkdtempSync(path.join(tmp, 'berthd-')), extraConfig: process.env.BENCH_BERTHD_CONFIG,
-      nodeArgs: process.env.BENCH_BERTHD_NODE_ARGS?.split(' ').filter((a) => a !== ''),
-      env: process.env.BENCH_BERTHD_ENV ? { ...process.env, ...Object.fromEntries(process.env.BENCH_BERTHD_ENV.split(';').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) } : undefined });
+    berthd = await startBerthd({ dir: fs.mkdtempSync(path.join(tmp, 'berthd-')), ...berthdOptionsFromEnv() });
     const only = process.env.BENCH_ONLY; // chain | floor: that part alone (unpack takes minutes)
     const chain = only === undefined || only === 'chain' ? await chainBench(tmp, { sock, pid: proc.pid! }, { sock: berthd.address, pid: berthd.proc.pid! }) : undefined;
     const floor = only === undefined || only === 'floor'

@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { berthctlJs, ensureBuilt, startBerthd, startContainerd, removeDir, type Daemon } from '../../test/supervisor/support/daemon';
 import { makeBusyboxLayout, tarLayout } from '../../test/supervisor/support/image';
 import { startRegistry } from '../../test/supervisor/support/registry';
+import { berthdOptionsFromEnv } from '../support/berthd-env';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const layerMiB = Number(process.env.BENCH_LAYER_MIB ?? 32);
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     const archive = await tarLayout(layout.dir, path.join(work, 'image.tar'));
     const ref = `${reg.host}/bench/busybox:latest`;
     execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout.dir}:latest`, `docker://${ref}`]);
-    [berthd, containerd] = await Promise.all([startBerthd({ nodeArgs: process.env.BENCH_BERTHD_NODE_ARGS?.split(' ').filter((a) => a !== '') }), startContainerd()]);
+    [berthd, containerd] = await Promise.all([startBerthd(berthdOptionsFromEnv()), startContainerd()]);
     await new Promise((r) => setTimeout(r, 500)); // start-up collections done
     const idle = { berthd: status(berthd.proc.pid, 'VmRSS'), containerd: status(containerd.proc.pid, 'VmRSS') };
     const b = berthd.address;

@@ -57,7 +57,6 @@ export class Exchange {
   }
 
   publish(ns: string, topic: string, event: { type_url: string; value: Buffer }): void {
-    validateTopic(topic);
     this.forward({ timestamp: now(), namespace: ns, topic, event });
   }
 
@@ -68,13 +67,13 @@ export class Exchange {
    * subscription) reach nobody. msg must not change after the call.
    */
   publishTyped(ns: string, topic: string, typeName: string, msg: Record<string, unknown>): void {
-    validateTopic(topic);
     let event: Envelope['event'] | undefined;
     const env = { timestamp: now(), namespace: ns, topic } as Envelope;
     Object.defineProperty(env, 'event', { enumerable: true, get: () => (event ??= encodeEvent(typeName, msg)) });
-    this.emitter.emit('event', env);
+    this.forward(env);
   }
 
+  /** Validates the topic and hands the envelope to the subscribers (forward never reads the event). */
   forward(env: Envelope): void {
     validateTopic(env.topic);
     this.emitter.emit('event', env);
