@@ -170,7 +170,6 @@ describe('integers (RFC 7541 5.1, C.1)', () => {
     for (let n = 1; n <= 8; n++) {
       const m = (1 << n) - 1;
       for (const v of [0, m - 1, m, m + 1, m + 127, m + 128, 2 ** 14, 2 ** 21 + 5, 2 ** 31 - 1]) {
-        if (v < 0) continue;
         const b = encodeInteger(v, n, n < 8 ? 0x100 - (1 << n) : 0);
         expect(decodeInteger(b, n)).toEqual({ value: v, length: b.length });
       }
@@ -492,7 +491,7 @@ describe('encodeHeaders', () => {
     expect(() => encodeHeaders([['x-✓', '']])).toThrow(HpackError);
   });
 
-  it('the static table is Appendix A', () => {
+  it('the static table has Appendix A\'s 61 entries (its ends and two spot checks; the C.3-C.6 vectors use ~15 more)', () => {
     expect(STATIC_TABLE).toHaveLength(61);
     expect(STATIC_TABLE[0]).toEqual([':authority', '']);
     expect(STATIC_TABLE[15]).toEqual(['accept-encoding', 'gzip, deflate']);

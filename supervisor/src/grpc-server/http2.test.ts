@@ -48,11 +48,30 @@ describe('grpc-server http2 limits', () => {
     );
 
   it('refuses a header list over 1 MiB with RESOURCE_EXHAUSTED, and the connection serves on', async () => {
-    client = new grpc.Client(`unix:${sock}`, grpc.credentials.createInsecure());
-    const big = new grpc.Metadata();
-    big.set('x-big', 'a'.repeat(1100 * 1024));
-    await expect(call(client, big)).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
-    expect((await call(client, new grpc.Metadata())).toString()).toBe('hi');
+    // Through a proxy that counts connections: grpc-js would reconnect by itself.
+    let connections = 0;
+    const px = net.createServer((down) => {
+      connections++;
+      const up = net.connect(sock);
+      down.pipe(up).on('error', () => down.destroy());
+      up.pipe(down).on('error', () => up.destroy());
+      down.on('close', () => up.destroy());
+      up.on('close', () => down.destroy());
+    });
+    const pxPath = path.join(dir, 'px.sock');
+    await new Promise<void>((r) => px.listen(pxPath, r));
+    try {
+      client = new grpc.Client(`unix:${pxPath}`, grpc.credentials.createInsecure());
+      const big = new grpc.Metadata();
+      big.set('x-big', 'a'.repeat(1100 * 1024));
+      await expect(call(client, big)).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
+      expect((await call(client, new grpc.Metadata())).toString()).toBe('hi');
+      expect(connections).toBe(1);
+    } finally {
+      client.close();
+      client = undefined;
+      px.close();
+    }
   });
 
   /** Sends the preface, SETTINGS and then bytes; resolves with the GOAWAY error code the server sends, if any. */
