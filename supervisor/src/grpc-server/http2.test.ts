@@ -96,6 +96,19 @@ describe('grpc-server http2 limits', () => {
       s.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]), bytes]));
     });
 
+  it('closes a connection it ended with GOAWAY even when the client keeps its side open; shutdown does not wait for it', async () => {
+    const s = net.connect({ path: sock, allowHalfOpen: true });
+    s.on('error', () => undefined);
+    const goaway = new Promise<void>((r) => s.on('data', (d: Buffer) => d.includes(Buffer.from([0x7, 0, 0, 0, 0, 0])) && r()));
+    // DATA on a stream never opened: a connection error
+    s.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]), Buffer.from([0, 0, 2, 0, 0, 0, 0, 0, 7, 1, 2])]));
+    await goaway;
+    const t0 = Date.now();
+    await new Promise<void>((r) => server.tryShutdown(() => r()));
+    expect(Date.now() - t0).toBeLessThan(1000);
+    s.destroy();
+  });
+
   it('ends the connection with GOAWAY PROTOCOL_ERROR on DATA for a stream never opened', async () => {
     // DATA, 2 bytes, stream 7
     expect(await goawayAfter(Buffer.from([0, 0, 2, 0, 0, 0, 0, 0, 7, 1, 2]))).toBe(0x1);

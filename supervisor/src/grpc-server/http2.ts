@@ -133,8 +133,8 @@ export class Http2Stream {
     if (!this.sendOpen) return;
     this.conn.sendReset(this.id, code);
     this.recvOpen = false;
-    this.dropPending();
     this.finish();
+    this.dropPending(); // after finish: a dropped writer's callback can no longer write or end the stream
   }
 
   /** The reader consumed n bytes: credit the stream window (in halves of it). */
@@ -184,9 +184,9 @@ export class Http2Stream {
   closeByPeer(code: number): void {
     const wasOpen = this.sendOpen;
     this.recvOpen = false;
-    this.dropPending();
     this.sendOpen = false;
     this.conn.forget(this);
+    this.dropPending(); // once closed: a dropped writer's callback can no longer write or end the stream
     if (wasOpen) this.onReset(code);
   }
 
@@ -215,9 +215,6 @@ export class Http2Stream {
 
   private sendTrailers(trailers: HeaderList): void {
     this.conn.sendHeaders(this.id, trailers, true);
-    // The response is complete: a client still sending is told to stop (RFC 7540 8.1).
-    if (this.recvOpen) this.conn.sendReset(this.id, NO_ERROR);
-    this.recvOpen = false;
     this.finish();
   }
 
@@ -228,7 +225,13 @@ export class Http2Stream {
     for (const cb of cbs) cb?.();
   }
 
+  /** Our side is done (END_STREAM or RST_STREAM sent). */
   private finish(): void {
+    // A response complete while the client still sends (trailers or
+    // trailers-only): it is told to stop (RFC 7540 8.1). After a reset,
+    // recvOpen is already false.
+    if (this.recvOpen) this.conn.sendReset(this.id, NO_ERROR);
+    this.recvOpen = false;
     this.sendOpen = false;
     this.conn.forget(this);
   }
@@ -420,7 +423,9 @@ export class Http2Connection {
     const code = err instanceof ConnectionError ? err.code : err instanceof HpackError ? COMPRESSION_ERROR : INTERNAL_ERROR;
     this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
     this.sendGoaway(code);
-    this.socket.end();
+    // The GOAWAY out, then closed without waiting for the peer (which may
+    // never close): the server stops tracking it in onClose below.
+    this.socket.end(() => this.socket.destroy());
     this.onClose();
   }
 

@@ -804,6 +804,22 @@ describe('cancellation', () => {
     await until(() => parseFrames(r.received()).some((f) => f.stream === 1 && ((f.type === HEADERS && f.flags & END_STREAM) || f.type === RST_STREAM)), 1000, 'end of stream 1');
   });
 
+  it("a request that ends inside a message: the call ends, and the handler's stream with it", async () => {
+    const r = await raw();
+    const headers = headerBlock(requestHeaders('Chat'));
+    const partial = Buffer.from([0, 0, 0, 0, 10, 0x7b, 0x7d]); // a prefix for 10 bytes, then 2 of them and END_STREAM
+    r.sock.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0), frame(HEADERS, END_HEADERS, 1, headers), frame(DATA, END_STREAM, 1, partial)]));
+    await until(() => state.chats.length === 1, 2000, 'Chat call on the server');
+    await until(() => state.chats[0].cancelledEvents > 0, 2000, "'cancelled' event on the server");
+    expect((state.chats[0].call as unknown as Readable).destroyed).toBe(true);
+    await until(() => parseFrames(r.received()).some((f) => f.stream === 1 && f.type === HEADERS && f.flags & END_STREAM), 1000, 'end of stream 1');
+  });
+
+  it('a deadline past setTimeout\'s range (30 days) does not fire at once', async () => {
+    const out = await ok(client(), 'Delay', Buffer.from([30]), { deadline: Date.now() + 30 * 86400e3 });
+    expect(out).toEqual(Buffer.from([30]));
+  });
+
   it('drops an answer that comes after the cancel, and the connection serves on', async () => {
     const p = await proxy();
     const c = client(p.path);

@@ -51,6 +51,8 @@ interface Status {
 }
 
 const OK: Status = { code: grpc.status.OK, details: 'OK' };
+/** setTimeout's largest delay; a larger one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const DEFAULT_MAX = 16 << 20;
 
 /** Headers a handler's metadata does not show (grpc-js removes the same). */
@@ -226,10 +228,10 @@ class Call {
     this.s.onData = (d) => this.onData(d);
     this.s.onEnd = () => this.onEnd();
     this.s.onReset = () => this.cancel();
-    if (this.timeoutMs !== undefined) {
+    // Past setTimeout's range (~24.8 days) a timer would fire at once: no timer, as good as no deadline.
+    if (this.timeoutMs !== undefined && this.timeoutMs <= MAX_TIMER_MS) {
       this.deadlineTimer = setTimeout(() => {
-        this.finish({ code: grpc.status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
-        this.cancel();
+        this.fail({ code: grpc.status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
       }, this.timeoutMs);
     }
     // The readable sides get their messages as they come; the others once the request is whole.
@@ -256,13 +258,11 @@ class Call {
         const head = this.q.peek(5);
         const len = head.readUInt32BE(1);
         if (len > this.maxRecv) {
-          this.finish({ code: grpc.status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${len} vs. ${this.maxRecv})` });
-          this.cancel();
+          this.fail({ code: grpc.status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${len} vs. ${this.maxRecv})` });
           return;
         }
         if (head[0] !== 0) {
-          this.finish({ code: grpc.status.UNIMPLEMENTED, details: 'compressed messages are not supported (grpc-accept-encoding: identity)' });
-          this.cancel();
+          this.fail({ code: grpc.status.UNIMPLEMENTED, details: 'compressed messages are not supported (grpc-accept-encoding: identity)' });
           return;
         }
         this.need = 5 + len;
@@ -274,8 +274,7 @@ class Call {
       try {
         msg = this.m.def.requestDeserialize(payload);
       } catch (err) {
-        this.finish({ code: grpc.status.INTERNAL, details: `Error deserializing request: ${(err as Error).message}` });
-        this.cancel();
+        this.fail({ code: grpc.status.INTERNAL, details: `Error deserializing request: ${(err as Error).message}` });
         return;
       }
       if (this.readable) {
@@ -300,7 +299,7 @@ class Call {
   private onEnd(): void {
     if (this.done) return;
     if (this.q.length > 0) {
-      this.finish({ code: grpc.status.INTERNAL, details: 'request ended inside a message' });
+      this.fail({ code: grpc.status.INTERNAL, details: 'request ended inside a message' });
       return;
     }
     if (this.readable) {
@@ -368,6 +367,12 @@ class Call {
     if (this.s.closed) return;
     if (this.s.headersSent) this.s.end(trailers(st));
     else this.s.respond([...trailersOnly(st), ...this.extraHeaders], true);
+  }
+
+  /** Ends the call with an error status, and its handler's streams with it (they would wait on forever). */
+  private fail(st: Status): void {
+    this.finish(st);
+    this.cancel();
   }
 
   /** The client went away (RST_STREAM, the connection closed) or the deadline passed. */
