@@ -68,7 +68,7 @@ describe('grpc-server http2 limits', () => {
       expect((await call(client, new grpc.Metadata())).toString()).toBe('hi');
       expect(connections).toBe(1);
     } finally {
-      client.close();
+      client?.close();
       client = undefined;
       px.close();
     }

@@ -17,6 +17,7 @@
  * out in one write (the socket is corked until the next tick).
  */
 import type * as net from 'node:net';
+import { ByteQueue } from '../../../proto/src/byte-queue';
 import { encodeHeaders, HeaderListTooLargeError, HpackDecoder, HpackError, type HeaderList } from './hpack';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -251,7 +252,7 @@ export class Http2Connection {
   peerMaxFrame = DEFAULT_MAX_FRAME;
   sendWindow = DEFAULT_WINDOW;
 
-  private buf: Buffer | undefined;
+  private readonly received = new ByteQueue();
   private prefaceSeen = false;
   private readonly decoder = new HpackDecoder({ maxHeaderListSize: MAX_HEADER_LIST });
   private readonly streams = new Map<number, Http2Stream>();
@@ -386,37 +387,33 @@ export class Http2Connection {
 
   private onData(chunk: Buffer): void {
     if (this.destroyed) return;
-    const b = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
-    this.buf = undefined;
-    let off = 0;
+    // Bytes are copied only for a frame that spans two reads (ByteQueue), not
+    // every read joined to the previous one's leftover.
+    const q = this.received;
+    q.push(chunk);
     if (!this.prefaceSeen) {
-      const n = Math.min(b.length, PREFACE.length);
-      if (!b.subarray(0, n).equals(PREFACE.subarray(0, n))) return this.destroy(); // not HTTP/2
-      if (b.length < PREFACE.length) {
-        this.buf = b;
-        return;
-      }
+      const n = Math.min(q.length, PREFACE.length);
+      if (!q.peek(n).equals(PREFACE.subarray(0, n))) return this.destroy(); // not HTTP/2
+      if (n < PREFACE.length) return;
+      q.take(PREFACE.length);
       this.prefaceSeen = true;
-      off = PREFACE.length;
     }
     try {
-      while (b.length - off >= 9) {
-        const len = b.readUIntBE(off, 3);
+      while (q.length >= 9) {
+        const h = q.peek(9);
+        const len = h.readUIntBE(0, 3);
         if (len > DEFAULT_MAX_FRAME) throw new ConnectionError(FRAME_SIZE_ERROR, `frame of ${len} bytes`);
-        if (b.length - off < 9 + len) break;
-        const type = b[off + 3];
-        const flags = b[off + 4];
-        const id = b.readUInt32BE(off + 5) & 0x7fffffff;
-        const payload = b.subarray(off + 9, off + 9 + len);
-        off += 9 + len;
+        if (q.length < 9 + len) break;
+        const type = h[3];
+        const flags = h[4];
+        const id = h.readUInt32BE(5) & 0x7fffffff;
+        const payload = q.take(9 + len).subarray(9);
         this.onFrame(type, flags, id, payload);
         if (this.destroyed) return;
       }
     } catch (err) {
       this.fail(err);
-      return;
     }
-    if (off < b.length) this.buf = b.subarray(off);
   }
 
   private fail(err: unknown): void {
@@ -608,7 +605,6 @@ export class Http2Connection {
   private onClose(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.buf = undefined;
     for (const s of [...this.streams.values()]) s.closeByPeer(CANCEL);
     this.streams.clear();
     this.waiting.clear();

@@ -56,7 +56,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const DEFAULT_MAX = 16 << 20;
 
 /** Headers a handler's metadata does not show (grpc-js removes the same). */
-const RESERVED = new Set(['content-type', 'te', 'grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'user-agent']);
+const RESERVED = new Set(['content-type', 'te', 'accept-encoding', 'user-agent']); // and every grpc-* (metadataOf)
 
 export class GrpcServer {
   private readonly methods = new Map<string, Method>();
@@ -103,24 +103,16 @@ export class GrpcServer {
 
   /** Stops accepting, sends GOAWAY; cb once in-flight calls have finished and every connection closed. */
   tryShutdown(cb: (err?: Error) => void): void {
-    const server = this.server;
-    let waiting = 1 + this.conns.size;
-    const done = () => {
-      if (--waiting === 0) cb();
-    };
-    if (server) server.close(() => done());
-    else done();
-    for (const c of [...this.conns]) {
-      c.socket.once('close', done);
-      c.goaway();
-    }
+    // net.Server's close callback comes once every connection has closed too.
+    if (this.server) this.server.close(() => cb());
+    for (const c of [...this.conns]) c.goaway();
+    if (!this.server) cb();
   }
 
   /** Closes every connection now: in-flight calls are cancelled. */
   forceShutdown(): void {
     this.server?.close();
-    for (const c of [...this.conns]) c.destroy();
-    this.conns.clear();
+    for (const c of [...this.conns]) c.destroy(); // each leaves conns as it closes
   }
 
   private onStream(s: Http2Stream): void {
@@ -422,7 +414,7 @@ function trailersOnly(st: Status): HeaderList {
  * grpc-message: UTF-8, percent-encoded outside printable ASCII and for '%'
  * itself (gRPC's PROTOCOL-HTTP2). Header values travel as latin1 strings.
  */
-export function encodeMessage(s: string): string {
+function encodeMessage(s: string): string {
   let plain = true;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -440,7 +432,7 @@ export function encodeMessage(s: string): string {
 }
 
 /** grpc-timeout: an integer of at most 8 digits and a unit (H M S m u n); undefined if absent or malformed. */
-export function parseTimeout(v: string): number | undefined {
+function parseTimeout(v: string): number | undefined {
   const m = /^(\d{1,8})([HMSmun])$/.exec(v);
   if (!m) return undefined;
   const n = Number(m[1]);
